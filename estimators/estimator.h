@@ -1,0 +1,94 @@
+/* estimator.h — the estimator contract (a GSL-style "type").
+ *
+ * `estimate` writes ONE gradient estimate of dL/deta (n_params) at the point ev->pt using K
+ * samples, drawing randomness only from the generator it is handed, and evaluating f only
+ * through gv_eval_f / gv_eval_ftilde / gv_eval_grad so that the harness counts the work.
+ * Learned pieces (EMA baselines, control-variate coefficients, ...) live in the state and change
+ * only in `adapt`, which the harness calls after each estimate during warm-up (frozen-point mode)
+ * or every step (trajectory mode).  `copy_learned` copies them between two instances built for
+ * the same problem and K, so that parallel replicate blocks share one warmed-up state.
+ */
+#ifndef GV_ESTIMATOR_H
+#define GV_ESTIMATOR_H
+
+#include "harness/core.h"
+#include "problems/problem.h"
+
+/* Exact reference at one point (harness/exact.c). */
+typedef struct {
+    double value; /* E f */
+    double *grad; /* dE f / deta, n_params */
+    double *cond; /* E[f | z_unit = v], n_cond */
+    int method;   /* GV_EXACT_CLOSED or GV_EXACT_ENUM */
+    double states;/* joint states enumerated (0 for closed form) */
+} gv_exact;
+
+enum { GV_EXACT_CLOSED = 1, GV_EXACT_ENUM = 2 };
+
+/* What estimate() sees: the problem, the point, the exact reference (NULL unless the estimator
+ * needs it), and the per-thread work counters. */
+typedef struct {
+    const gv_problem *problem;
+    const gv_point *pt;
+    const gv_exact *exact;
+    uint64_t n_f, n_ftilde, n_grad;
+} gv_eval;
+
+static inline double gv_eval_f(gv_eval *ev, const int *z)
+{
+    ev->n_f++;
+    return ev->problem->type->f(ev->problem->state, z);
+}
+static inline double gv_eval_ftilde(gv_eval *ev, const double *y)
+{
+    ev->n_ftilde++;
+    return ev->problem->type->ftilde(ev->problem->state, y);
+}
+static inline void gv_eval_grad(gv_eval *ev, const double *y, double *g)
+{
+    ev->n_grad++;
+    ev->problem->type->grad_ftilde(ev->problem->state, y, g);
+}
+
+typedef struct gv_estimator_type {
+    const char *name;
+    const char *description;
+    const char *citation;
+    int objective;            /* enum gv_objective */
+    unsigned units;           /* OR of gv_unit_kind it supports */
+    unsigned needs;           /* OR of gv_need */
+    int min_K;                /* K >= min_K */
+    int K_multiple;           /* K % K_multiple == 0 (1 = any) */
+    int biased;               /* 1 = biased by design (the tests must detect it) */
+    const char *cost;         /* f evaluations per estimate, as a formula of K */
+    const gv_optdoc *options; /* terminated by {NULL} */
+    size_t state_size;        /* zeroed before init */
+
+    int (*init)(void *state, const gv_spec *spec, const gv_problem *p, int K, char *err);
+    void (*free)(void *state);                               /* may be NULL */
+    void (*reset)(void *state);                              /* learned state to its start; may be NULL */
+    void (*copy_learned)(void *dst, const void *src);        /* may be NULL (nothing learned) */
+    int (*estimate)(void *state, gv_eval *ev, int K, gsl_rng *r, double *g); /* 0 ok */
+    void (*adapt)(void *state, const gv_eval *ev);           /* may be NULL */
+} gv_estimator_type;
+
+typedef struct {
+    const gv_estimator_type *type;
+    void *state;
+    int K;
+    char spec[GV_SPECLEN]; /* canonical */
+} gv_estimator;
+
+/* Registry (estimators/registry.c). */
+extern const gv_estimator_type *const gv_estimator_types[]; /* NULL-terminated, alphabetical */
+const gv_estimator_type *gv_estimator_find(const char *name);
+int gv_estimator_registry_check(char *err);
+
+/* Is this estimator usable on this problem with this K?  0 if yes; else the reason in msg. */
+int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int K, char *msg);
+/* Parse options, check compatibility, allocate and init.  Returns GV_OK, or GV_EUSAGE with msg
+ * for bad names/options, or -1 with msg when incompatible. */
+int gv_estimator_new(const gv_spec *spec, const gv_problem *p, int K, gv_estimator **out, char *msg);
+void gv_estimator_free(gv_estimator *e);
+
+#endif

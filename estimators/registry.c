@@ -1,0 +1,114 @@
+/* registry.c — the estimator table (alphabetical, NULL-terminated) and the generic lifecycle.
+ * Adding an estimator: one new file defining `const gv_estimator_type gv_est_NAME`, one row. */
+#include "estimators/estimator.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern const gv_estimator_type gv_est_reinforce, gv_est_reinforce_ema, gv_est_reinforce_mean,
+    gv_est_reinforce_optimal, gv_est_rloo;
+
+const gv_estimator_type *const gv_estimator_types[] = {
+    &gv_est_reinforce,
+    &gv_est_reinforce_ema,
+    &gv_est_reinforce_mean,
+    &gv_est_reinforce_optimal,
+    &gv_est_rloo,
+    NULL,
+};
+
+const gv_estimator_type *gv_estimator_find(const char *name)
+{
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
+        if (!strcmp((*t)->name, name)) return *t;
+    return NULL;
+}
+
+int gv_estimator_registry_check(char *err)
+{
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
+        const gv_estimator_type *e = *t;
+        if (!e->name || !e->description || !e->citation || !e->init || !e->estimate || !e->cost ||
+            e->min_K < 1 || e->K_multiple < 1 || !e->units || !e->objective)
+            return gv_err(err, "estimator registry: entry '%s' lacks a required field or hook",
+                          e->name ? e->name : "(unnamed)"), GV_EFAIL;
+        if (e->adapt && !e->copy_learned)
+            return gv_err(err, "estimator registry: '%s' adapts but cannot copy its learned state", e->name),
+                   GV_EFAIL;
+        if (t != gv_estimator_types && strcmp(t[-1]->name, e->name) >= 0)
+            return gv_err(err, "estimator registry: '%s' and '%s' are duplicated or out of order",
+                          t[-1]->name, e->name), GV_EFAIL;
+    }
+    return GV_OK;
+}
+
+static void valid_names(char *buf, size_t len)
+{
+    buf[0] = 0;
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
+        if (t != gv_estimator_types) strncat(buf, ", ", len - strlen(buf) - 1);
+        strncat(buf, (*t)->name, len - strlen(buf) - 1);
+    }
+}
+
+int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int K, char *msg)
+{
+    char a[64], b[64];
+    if (t->objective != p->type->objective)
+        return gv_err(msg, "%s estimates a different objective kind than problem %s", t->name, p->type->name), -1;
+    if ((p->layout.kinds & ~t->units) != 0)
+        return gv_err(msg, "%s supports %s units; problem %s has %s units", t->name,
+                      gv_unit_kind_names(t->units, a, sizeof a), p->type->name,
+                      gv_unit_kind_names(p->layout.kinds, b, sizeof b)), -1;
+    if ((t->needs & GV_NEED_FTILDE) && !p->type->ftilde)
+        return gv_err(msg, "%s needs a continuous extension f~, which problem %s does not provide", t->name,
+                      p->type->name), -1;
+    if ((t->needs & GV_NEED_GRAD_FTILDE) && !p->type->grad_ftilde)
+        return gv_err(msg, "%s needs the gradient of f~, which problem %s does not provide", t->name,
+                      p->type->name), -1;
+    if (K < t->min_K)
+        return gv_err(msg, "%s needs K >= %d (got K=%d)", t->name, t->min_K, K), -1;
+    if (K % t->K_multiple)
+        return gv_err(msg, "%s needs K to be a multiple of %d (got K=%d)", t->name, t->K_multiple, K), -1;
+    return 0;
+}
+
+int gv_estimator_new(const gv_spec *spec, const gv_problem *p, int K, gv_estimator **out, char *msg)
+{
+    *out = NULL;
+    const gv_estimator_type *t = gv_estimator_find(spec->name);
+    if (!t) {
+        char names[1024];
+        valid_names(names, sizeof names);
+        gv_err(msg, "unknown estimator '%s'; valid estimators: %s", spec->name, names);
+        return GV_EUSAGE;
+    }
+    if (gv_spec_check(spec, t->options, "estimator", msg)) return GV_EUSAGE;
+    if (gv_estimator_compatible(t, p, K, msg)) return -1;
+    gv_estimator *e = calloc(1, sizeof *e);
+    if (!e || !(e->state = calloc(1, t->state_size ? t->state_size : 1))) {
+        free(e);
+        gv_err(msg, "out of memory");
+        return GV_EFAIL;
+    }
+    e->type = t;
+    e->K = K;
+    gv_spec_canonical(spec, e->spec, sizeof e->spec);
+    int rc = t->init(e->state, spec, p, K, msg);
+    if (rc) {
+        if (t->free) t->free(e->state);
+        free(e->state);
+        free(e);
+        return rc == GV_EUSAGE ? GV_EUSAGE : GV_EFAIL;
+    }
+    *out = e;
+    return GV_OK;
+}
+
+void gv_estimator_free(gv_estimator *e)
+{
+    if (!e) return;
+    if (e->type->free) e->type->free(e->state);
+    free(e->state);
+    free(e);
+}

@@ -1,0 +1,45 @@
+/* cli.h — subcommands (harness/main.c dispatches to these). */
+#ifndef GV_CLI_H
+#define GV_CLI_H
+
+#include "harness/engine.h"
+
+/* Parsed `run` arguments. */
+typedef struct {
+    const char *problems[64];
+    int n_problems;
+    char *estimators[256];
+    int n_estimators;
+    int K[64];
+    int n_K;
+    long R, W;
+    uint64_t seed;
+    const gsl_rng_type *rng;
+    const char *out;
+    int per_coord, timing, quiet, threads;
+    double max_states;
+} gv_run_args;
+
+/* Parse `run` arguments (argv[0] is "run"); GV_OK or GV_EUSAGE with err. */
+int gv_run_parse(int argc, char **argv, gv_run_args *a, char *err);
+void gv_run_args_free(gv_run_args *a);
+/* Execute: rows are returned (caller frees with gv_rows_free) if rows_out != NULL. */
+int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, int *n_out, char *err);
+void gv_rows_free(gv_row *rows, int n);
+
+int gv_cmd_run(int argc, char **argv);
+int gv_cmd_bench(int argc, char **argv);
+int gv_cmd_list(int argc, char **argv);
+int gv_cmd_exact(int argc, char **argv);
+int gv_cmd_describe(int argc, char **argv);
+
+/* Report (harness/report.c): markdown tables + figure links for a finished suite. */
+typedef struct {
+    const char *name;
+    const gv_row *rows;
+    int n;
+    long R;
+} gv_report_entry;
+int gv_write_report(const char *path, const char *suite, const gv_report_entry *e, int n, char *err);
+
+#endif

@@ -1,0 +1,122 @@
+/* core.h — types shared by problems, estimators and the harness.
+ *
+ * A problem's latent layout is a list of independent units.  Each unit owns a slice of the
+ * parameter vector eta (the estimand is dL/deta):
+ *   Bernoulli   : 1 parameter, the logit;           z in {0,1}; score  b - theta
+ *   categorical : C parameters, the class logits;   z in {0..C-1}; score onehot(z) - pi
+ *   count       : 1 parameter (log-rate / logit);   reserved for the count-unit issue
+ * A unit also owns `ncat` rows of the conditional-mean table E[f | z_unit = v] that the exact
+ * reference computes (2 rows for a Bernoulli unit), from which every exact gradient follows.
+ */
+#ifndef GV_CORE_H
+#define GV_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <gsl/gsl_rng.h>
+
+#define GV_ERRLEN 512
+#define GV_SPECLEN 512
+#define GV_MAXOPT 32
+
+enum gv_exit { GV_OK = 0, GV_EFAIL = 1, GV_EUSAGE = 2 };
+
+enum gv_objective { GV_OBJ_EXPECTATION = 1, GV_OBJ_INCLUSIVE_KL = 2 };
+
+enum gv_unit_kind {
+    GV_UNIT_BERNOULLI = 1u,
+    GV_UNIT_CATEGORICAL = 2u,
+    GV_UNIT_COUNT = 4u
+};
+
+/* What an estimator needs from a problem. */
+enum gv_need {
+    GV_NEED_F = 1u,           /* f on the discrete support (every expectation estimator) */
+    GV_NEED_FTILDE = 2u,      /* continuous extension f~ */
+    GV_NEED_GRAD_FTILDE = 4u, /* its gradient */
+    GV_NEED_EXACT = 8u        /* exact E f and conditional means (oracle baselines) */
+};
+
+typedef struct {
+    unsigned kind; /* one gv_unit_kind */
+    int ncat;      /* support size: 2 Bernoulli, C categorical */
+    int param;     /* offset of this unit's parameters in eta */
+    int nparam;    /* 1 Bernoulli, C categorical */
+    int cond;      /* offset of this unit's rows in the conditional-mean table */
+} gv_unit;
+
+typedef struct {
+    int n_units;
+    int n_params; /* length of eta, of every gradient, and of f~'s argument */
+    int n_cond;   /* rows of the conditional-mean table: sum of ncat */
+    unsigned kinds; /* OR of the unit kinds present */
+    int max_ncat;
+    gv_unit *units;
+} gv_layout;
+
+/* Build a layout of n_units units; kind[i], ncat[i] (ncat ignored for Bernoulli). */
+int gv_layout_init(gv_layout *L, int n_units, const unsigned *kind, const int *ncat);
+int gv_layout_uniform(gv_layout *L, int n_units, unsigned kind, int ncat);
+void gv_layout_free(gv_layout *L);
+const char *gv_unit_kind_names(unsigned kinds, char *buf, size_t len);
+
+/* The distribution q_eta at one parameter value, with what sampling and scores need. */
+typedef struct {
+    const gv_layout *layout;
+    double *eta;  /* n_params */
+    double *prob; /* theta (Bernoulli) or pi (categorical), n_params */
+    double *comp; /* 1 - prob, computed without cancellation (sigma(-eta), sum of other pi) */
+    double *cdf;  /* categorical inverse-CDF table, n_params; last entry of a unit is 1 */
+} gv_point;
+
+int gv_point_init(gv_point *pt, const gv_layout *L, const double *eta);
+void gv_point_set(gv_point *pt, const double *eta); /* recompute for a new eta */
+void gv_point_free(gv_point *pt);
+
+/* Draw z ~ q_eta (one value per unit). */
+void gv_sample(const gv_point *pt, gsl_rng *r, int *z);
+/* g += w * score(z), score = d log q(z) / d eta. */
+void gv_score_axpy(const gv_point *pt, const int *z, double w, double *g);
+/* log q(z) (used by enumeration and tests). */
+double gv_log_q(const gv_point *pt, const int *z);
+
+/* Options: "name:key=value,key=value"; list values are slash-separated. */
+typedef struct {
+    const char *key;
+    const char *def; /* default as text, or NULL = required/unset */
+    const char *help;
+} gv_optdoc;
+
+typedef struct {
+    char name[128];
+    int n;
+    char *key[GV_MAXOPT];
+    char *val[GV_MAXOPT];
+    char buf[GV_SPECLEN];
+} gv_spec;
+
+int gv_spec_parse(const char *text, gv_spec *s, char *err);
+/* Every key must be in docs (NULL-terminated by key == NULL); error names the key and the valid keys. */
+int gv_spec_check(const gv_spec *s, const gv_optdoc *docs, const char *what, char *err);
+/* Canonical text: name, then the options sorted by key. */
+void gv_spec_canonical(const gv_spec *s, char *out, size_t len);
+const char *gv_spec_get(const gv_spec *s, const char *key); /* NULL if absent */
+int gv_opt_long(const gv_spec *s, const char *key, long def, long lo, long hi, long *out, char *err);
+int gv_opt_double(const gv_spec *s, const char *key, double def, double lo, double hi, double *out,
+                  char *err);
+/* Slash-separated list; *out malloc'd; *n its length.  Absent → *out = NULL, *n = 0. */
+int gv_opt_dlist(const gv_spec *s, const char *key, double lo, double hi, double **out, int *n,
+                 char *err);
+/* Value must be one of the NULL-terminated choices; returns its index in *out. */
+int gv_opt_choice(const gv_spec *s, const char *key, const char *const *choices, int def, int *out,
+                  char *err);
+
+void gv_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Numerics. */
+double gv_sigmoid(double x);
+double gv_log_sigmoid(double x); /* log sigma(x), stable for |x| large */
+double gv_logsumexp(const double *x, int n);
+
+#endif

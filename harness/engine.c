@@ -1,0 +1,184 @@
+/* engine.c — frozen-point mode: warm up learned state (W estimates, adapt after each), freeze it,
+ * then draw R i.i.d. estimates in blocks of GV_BLOCK, each block with its own RNG stream and its
+ * own copy of the frozen state, in parallel; block statistics merge in block order. */
+#include "harness/engine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness/rng.h"
+
+void gv_row_init(gv_row *row, const gv_problem *p, const char *est_spec, int K, uint64_t seed)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->problem, sizeof row->problem, "%s", p->spec);
+    snprintf(row->estimator, sizeof row->estimator, "%s", est_spec);
+    row->objective = p->type->objective == GV_OBJ_EXPECTATION ? "expectation" : "inclusive-kl";
+    row->K = K;
+    row->seed = seed;
+    row->step = -1;
+    row->P = p->layout.n_params;
+    row->status = "error";
+    gv_summary *s = &row->s;
+    double nan = NAN;
+    for (double *x = (double *)s; x < (double *)(s + 1); x++) *x = nan;
+}
+
+void gv_row_free(gv_row *row)
+{
+    free(row->coord_mean);
+    free(row->coord_var);
+    free(row->coord_exact);
+    row->coord_mean = row->coord_var = row->coord_exact = NULL;
+}
+
+long gv_engine_blocks(long R) { return R <= GV_BLOCK ? 1 : (R + GV_BLOCK - 1) / GV_BLOCK; }
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void copy_learned(gv_estimator *dst, const gv_estimator *src)
+{
+    if (dst->type->copy_learned) dst->type->copy_learned(dst->state, src->state);
+}
+
+int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, const char *est_spec,
+                int K, const gv_engine_opts *o, int want_coords, gv_row *row, char *msg)
+{
+    gv_spec es;
+    int rc = gv_spec_parse(est_spec, &es, msg);
+    if (rc) return rc;
+    char canon[GV_SPECLEN];
+    gv_spec_canonical(&es, canon, sizeof canon);
+    gv_row_init(row, p, canon, K, o->seed);
+
+    gv_estimator *warm = NULL;
+    rc = gv_estimator_new(&es, p, K, &warm, msg);
+    if (rc == GV_EUSAGE) return rc;
+    if (rc) { /* incompatible: a row, not a crash */
+        row->status = "incompatible";
+        snprintf(row->message, sizeof row->message, "%s", msg);
+        return GV_OK;
+    }
+    const int P = p->layout.n_params;
+    gv_eval ev0 = {.problem = p, .pt = pt, .exact = ex};
+
+    if (warm->type->adapt && o->W > 0) {
+        gsl_rng *r = gv_rng_new(o->rng, gv_stream_seed(o->seed, p->spec, canon, K, 0, GV_STREAM_WARMUP));
+        double *g = malloc((size_t)P * sizeof(double));
+        if (!r || !g) {
+            gsl_rng_free(r), free(g), gv_estimator_free(warm);
+            snprintf(row->message, sizeof row->message, "out of memory");
+            return GV_OK;
+        }
+        for (long w = 0; w < o->W; w++) {
+            memset(g, 0, (size_t)P * sizeof(double));
+            warm->type->estimate(warm->state, &ev0, K, r, g);
+            warm->type->adapt(warm->state, &ev0);
+        }
+        gsl_rng_free(r);
+        free(g);
+    }
+
+    const long nb = gv_engine_blocks(o->R);
+    gv_block_stats *bs = calloc((size_t)nb, sizeof *bs);
+    int *bfail = calloc((size_t)nb, sizeof *bfail);
+    if (!bs || !bfail) {
+        free(bs), free(bfail), gv_estimator_free(warm);
+        snprintf(row->message, sizeof row->message, "out of memory");
+        return GV_OK;
+    }
+    long done = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long b = 0; b < nb; b++) {
+        long r0 = o->R * b / nb, r1 = o->R * (b + 1) / nb;
+        int B = (int)(r1 - r0);
+        char bmsg[GV_ERRLEN];
+        gv_estimator *e = NULL;
+        gsl_rng *r = gv_rng_new(o->rng, gv_stream_seed(o->seed, p->spec, canon, K, b, GV_STREAM_REPLICATE));
+        double *G = malloc((size_t)B * P * sizeof(double));
+        if (gv_block_stats_init(&bs[b], P) || !r || !G || gv_estimator_new(&es, p, K, &e, bmsg)) {
+            bfail[b] = 1;
+        } else {
+            copy_learned(e, warm);
+            gv_eval ev = ev0;
+            int n = 0;
+            double t0 = now_ns();
+            for (int i = 0; i < B; i++) {
+                double *g = G + (size_t)n * P;
+                memset(g, 0, (size_t)P * sizeof(double));
+                if (e->type->estimate(e->state, &ev, K, r, g)) {
+                    bfail[b] = 2;
+                    break;
+                }
+                int finite = 1;
+                for (int q = 0; q < P; q++) finite &= isfinite(g[q]) != 0;
+                if (finite) n++;
+                else bs[b].nonfinite++;
+            }
+            bs[b].ns = now_ns() - t0;
+            bs[b].n_f = (double)ev.n_f;
+            bs[b].n_ftilde = (double)ev.n_ftilde;
+            bs[b].n_grad = (double)ev.n_grad;
+            double gn = 0;
+            for (int q = 0; q < P; q++) gn += ex->grad[q] * ex->grad[q];
+            gv_block_stats_add(&bs[b], G, n, ex->grad, sqrt(gn));
+        }
+        gv_estimator_free(e);
+        free(G);
+        gsl_rng_free(r);
+        if (o->progress) {
+#pragma omp critical(gv_progress)
+            o->progress(o->progress_ctx, ++done);
+        }
+    }
+    gv_estimator_free(warm);
+
+    int fail = 0;
+    for (long b = 0; b < nb; b++)
+        if (bfail[b]) fail = bfail[b];
+    if (fail) {
+        snprintf(row->message, sizeof row->message,
+                 fail == 2 ? "the estimator reported a failure" : "out of memory");
+    } else {
+        for (long b = 1; b < nb; b++) gv_block_stats_merge(&bs[0], &bs[b]);
+        gv_summarise(&bs[0], ex->grad, P, &row->s);
+        if (!o->timing) row->s.ns_per_estimate = NAN;
+        if (row->s.nonfinite > 0) {
+            row->status = "nonfinite";
+            snprintf(row->message, sizeof row->message, "%.0f of %ld estimates were not finite and are excluded",
+                     row->s.nonfinite, o->R);
+        } else {
+            row->status = "ok";
+        }
+        if (row->s.replicates < 2) {
+            row->status = "error";
+            snprintf(row->message, sizeof row->message, "fewer than 2 finite estimates");
+        }
+        if (want_coords) {
+            row->coord_mean = malloc((size_t)P * sizeof(double));
+            row->coord_var = malloc((size_t)P * sizeof(double));
+            row->coord_exact = malloc((size_t)P * sizeof(double));
+            if (row->coord_mean && row->coord_var && row->coord_exact) {
+                double R = bs[0].coord.n;
+                for (int q = 0; q < P; q++) {
+                    row->coord_mean[q] = bs[0].coord.mean[q];
+                    row->coord_var[q] = R >= 2 ? bs[0].coord.m2[q] / (R - 1) : NAN;
+                    row->coord_exact[q] = ex->grad[q];
+                }
+            } else {
+                gv_row_free(row);
+            }
+        }
+    }
+    for (long b = 0; b < nb; b++) gv_block_stats_free(&bs[b]);
+    free(bs);
+    free(bfail);
+    return GV_OK;
+}

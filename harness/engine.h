@@ -1,0 +1,46 @@
+/* engine.h — frozen-point replicate engine and the result rows it produces. */
+#ifndef GV_ENGINE_H
+#define GV_ENGINE_H
+
+#include "estimators/estimator.h"
+#include "harness/stats.h"
+
+#define GV_BLOCK 256 /* replicates per block: the unit of RNG streams, parallelism and SE batches */
+
+typedef struct {
+    long R;        /* replicates */
+    long W;        /* warm-up estimates for learned state */
+    uint64_t seed; /* master seed */
+    const gsl_rng_type *rng;
+    int timing;    /* 0: ns_per_estimate left empty (byte-identical output) */
+    void (*progress)(void *ctx, long blocks_done); /* called under a lock; may be NULL */
+    void *progress_ctx;
+} gv_engine_opts;
+
+typedef struct {
+    char problem[GV_SPECLEN];
+    char estimator[GV_SPECLEN];
+    const char *objective;
+    int K;
+    uint64_t seed;
+    long step; /* -1: not a trajectory row */
+    gv_summary s;
+    const char *status; /* ok | nonfinite | incompatible | error */
+    char message[GV_ERRLEN];
+    int P; /* coordinates (n_params); per-coordinate detail below is NULL unless requested */
+    double *coord_mean, *coord_var, *coord_exact;
+} gv_row;
+
+void gv_row_init(gv_row *row, const gv_problem *p, const char *est_spec, int K, uint64_t seed);
+void gv_row_free(gv_row *row);
+
+/* Blocks a run of R replicates is cut into. */
+long gv_engine_blocks(long R);
+
+/* Run one (problem, estimator, K) cell at the frozen point pt with exact reference ex.
+ * Returns GV_OK with the row filled (its status says whether it ran), or GV_EUSAGE for an
+ * unknown estimator or bad option (msg says which and lists the valid choices). */
+int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, const char *est_spec,
+                int K, const gv_engine_opts *o, int want_coords, gv_row *row, char *msg);
+
+#endif

@@ -1,0 +1,207 @@
+/* exact.c — closed form or enumeration of the joint support, in log space. */
+#include "harness/exact.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gv_exact_alloc(gv_exact *ex, const gv_layout *L)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->grad = calloc((size_t)L->n_params, sizeof(double));
+    ex->cond = calloc((size_t)L->n_cond, sizeof(double));
+    if (!ex->grad || !ex->cond) {
+        gv_exact_free(ex);
+        return -1;
+    }
+    return 0;
+}
+
+void gv_exact_free(gv_exact *ex)
+{
+    if (!ex) return;
+    free(ex->grad);
+    free(ex->cond);
+    ex->grad = ex->cond = NULL;
+}
+
+double gv_support_size(const gv_layout *L)
+{
+    double n = 1;
+    for (int i = 0; i < L->n_units; i++) n *= L->units[i].ncat;
+    return n;
+}
+
+void gv_exact_grad_from_cond(const gv_point *pt, const double *cond, double *grad)
+{
+    const gv_layout *L = pt->layout;
+    for (int i = 0; i < L->n_units; i++) {
+        const gv_unit *u = &L->units[i];
+        const double *m = cond + u->cond, *p = pt->prob + u->param;
+        if (u->kind == GV_UNIT_BERNOULLI) {
+            grad[u->param] = p[0] * pt->comp[u->param] * (m[1] - m[0]);
+        } else {
+            double mbar = 0;
+            for (int c = 0; c < u->ncat; c++) mbar += p[c] * m[c];
+            for (int j = 0; j < u->ncat; j++) grad[u->param + j] = p[j] * (m[j] - mbar);
+        }
+    }
+}
+
+/* probability of value v of unit u at pt */
+static double unit_prob(const gv_point *pt, const gv_unit *u, int v)
+{
+    if (u->kind == GV_UNIT_BERNOULLI) return v ? pt->prob[u->param] : pt->comp[u->param];
+    return pt->prob[u->param + v];
+}
+
+void gv_exact_separable(const gv_point *pt, const double *h, double c0, double *value, double *cond)
+{
+    const gv_layout *L = pt->layout;
+    double total = c0;
+    for (int i = 0; i < L->n_units; i++) {
+        const gv_unit *u = &L->units[i];
+        for (int v = 0; v < u->ncat; v++) total += unit_prob(pt, u, v) * h[u->cond + v];
+    }
+    for (int i = 0; i < L->n_units; i++) {
+        const gv_unit *u = &L->units[i];
+        double mi = 0;
+        for (int v = 0; v < u->ncat; v++) mi += unit_prob(pt, u, v) * h[u->cond + v];
+        for (int v = 0; v < u->ncat; v++) cond[u->cond + v] = total - mi + h[u->cond + v];
+    }
+    *value = total;
+}
+
+/* Enumeration.  States are visited in mixed-radix order (unit 0 fastest) in fixed-size chunks;
+ * chunk sums are combined in chunk order, so the result does not depend on the thread count.
+ * Weights are exp(log q(z) - log q_max), log q_max = sum of per-unit maxima: no underflow for
+ * any state within e^-700 of the mode, and states below that contribute nothing measurable. */
+#define CHUNK 16384L
+
+static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv_exact *ex, char *err)
+{
+    const gv_layout *L = &p->layout;
+    int D = L->n_units, NC = L->n_cond;
+    double *lqv = malloc((size_t)NC * sizeof(double));
+    if (!lqv) return gv_err(err, "out of memory"), GV_EFAIL;
+    double lmax = 0;
+    for (int i = 0; i < D; i++) {
+        const gv_unit *u = &L->units[i];
+        double m = -INFINITY;
+        for (int v = 0; v < u->ncat; v++) {
+            double pv = unit_prob(pt, u, v);
+            double l;
+            if (u->kind == GV_UNIT_BERNOULLI)
+                l = gv_log_sigmoid(v ? pt->eta[u->param] : -pt->eta[u->param]);
+            else
+                l = pv > 0 ? log(pv) : -INFINITY;
+            lqv[u->cond + v] = l;
+            if (l > m) m = l;
+        }
+        lmax += m;
+    }
+    long total = (long)nstates;
+    long nchunk = (total + CHUNK - 1) / CHUNK;
+    /* per chunk: W, S, then Wc[NC], Sc[NC] */
+    size_t stride = 2 + 2 * (size_t)NC;
+    double *acc = calloc((size_t)nchunk * stride, sizeof(double));
+    if (!acc) {
+        free(lqv);
+        return gv_err(err, "out of memory for %ld enumeration chunks", nchunk), GV_EFAIL;
+    }
+    int failed = 0;
+#pragma omp parallel
+    {
+        int *z = malloc((size_t)D * sizeof(int));
+        if (!z) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (long c = 0; c < nchunk; c++) {
+            if (!z) continue;
+            double *a = acc + (size_t)c * stride, *Wc = a + 2, *Sc = a + 2 + NC;
+            long start = c * CHUNK, end = start + CHUNK < total ? start + CHUNK : total;
+            long idx = start;
+            for (int i = 0; i < D; i++) { /* decode the start index */
+                z[i] = (int)(idx % L->units[i].ncat);
+                idx /= L->units[i].ncat;
+            }
+            const int n0 = L->units[0].ncat, c0 = L->units[0].cond;
+            double rest = 0;
+            for (int i = 1; i < D; i++) rest += lqv[L->units[i].cond + z[i]];
+            rest -= lmax;
+            for (long s = start; s < end; s++) {
+                double w = exp(rest + lqv[c0 + z[0]]);
+                double f = p->type->f(p->state, z);
+                double wf = w * f;
+                a[0] += w;
+                a[1] += wf;
+                for (int i = 0; i < D; i++) {
+                    int k = L->units[i].cond + z[i];
+                    Wc[k] += w;
+                    Sc[k] += wf;
+                }
+                if (++z[0] == n0) { /* carry, then recompute the rest of log q exactly */
+                    z[0] = 0;
+                    for (int i = 1; i < D; i++) {
+                        if (++z[i] < L->units[i].ncat) break;
+                        z[i] = 0;
+                    }
+                    rest = -lmax;
+                    for (int i = 1; i < D; i++) rest += lqv[L->units[i].cond + z[i]];
+                }
+            }
+        }
+        free(z);
+    }
+    if (failed) {
+        free(acc);
+        free(lqv);
+        return gv_err(err, "out of memory"), GV_EFAIL;
+    }
+    double W = 0, S = 0;
+    double *Wc = calloc((size_t)NC, sizeof(double)), *Sc = calloc((size_t)NC, sizeof(double));
+    if (!Wc || !Sc) {
+        free(Wc), free(Sc), free(acc), free(lqv);
+        return gv_err(err, "out of memory"), GV_EFAIL;
+    }
+    for (long c = 0; c < nchunk; c++) {
+        const double *a = acc + (size_t)c * stride;
+        W += a[0];
+        S += a[1];
+        for (int k = 0; k < NC; k++) Wc[k] += a[2 + k], Sc[k] += a[2 + NC + k];
+    }
+    ex->value = S / W;
+    /* a value whose every state underflows relative to the mode has probability < e^-700:
+     * its conditional mean does not matter for the gradient; use E f */
+    for (int k = 0; k < NC; k++) ex->cond[k] = Wc[k] > 0 ? Sc[k] / Wc[k] : ex->value;
+    free(Wc), free(Sc), free(acc), free(lqv);
+    ex->method = GV_EXACT_ENUM;
+    ex->states = nstates;
+    return GV_OK;
+}
+
+int gv_exact_compute(const gv_problem *p, const gv_point *pt, double max_states, int force_enum,
+                     gv_exact *ex, char *err)
+{
+    if (p->type->exact && !force_enum) {
+        int rc = p->type->exact(p, pt, &ex->value, ex->cond);
+        if (rc) return gv_err(err, "closed-form exact reference of %s failed", p->spec), GV_EFAIL;
+        ex->method = GV_EXACT_CLOSED;
+        ex->states = 0;
+    } else {
+        double n = gv_support_size(&p->layout);
+        if (!(n <= max_states)) {
+            gv_err(err,
+                   "problem %s has %.4g joint states, above the enumeration limit %.0f "
+                   "(raise it with --max-states N, or use a problem with a closed-form reference)",
+                   p->spec, n, max_states);
+            return GV_EUSAGE;
+        }
+        int rc = enumerate(p, pt, n, ex, err);
+        if (rc) return rc;
+    }
+    gv_exact_grad_from_cond(pt, ex->cond, ex->grad);
+    return GV_OK;
+}

@@ -1,0 +1,63 @@
+/* problem.h — the problem contract (a GSL-style "type": a const struct of data and hooks).
+ *
+ * A problem defines L(eta) = E_{z ~ q_eta}[f(z)] over the latent layout it builds in `init`
+ * (objective kind `expectation`), at an initial parameter value eta0 (the frozen point of `run`).
+ * Optional pieces: a continuous extension f~ on [0,1]^D / simplices and its gradient (for
+ * relaxations, MuProp, ...), and a closed-form exact reference.  Without `exact` the harness
+ * enumerates the joint support.  Outer parameters phi with eta = eta(phi): a problem with
+ * n_outer > 0 supplies `outer_vjp`, which maps d/deta to d/dphi.
+ */
+#ifndef GV_PROBLEM_H
+#define GV_PROBLEM_H
+
+#include "harness/core.h"
+
+struct gv_problem;
+
+typedef struct gv_problem_type {
+    const char *name;
+    const char *description;
+    const char *citation;
+    int objective;              /* enum gv_objective */
+    const gv_optdoc *options;   /* terminated by {NULL} */
+    const char *presets;        /* one line: names accepted by preset=, or NULL */
+    size_t state_size;          /* private state, zeroed before init */
+
+    /* Parse options, fill p->layout and p->eta (malloc'd, n_params). Return 0 or an error. */
+    int (*init)(struct gv_problem *p, const gv_spec *spec, char *err);
+    void (*free)(void *state); /* frees what init allocated inside the state; may be NULL */
+
+    double (*f)(const void *state, const int *z);
+    double (*ftilde)(const void *state, const double *y);                 /* optional */
+    void (*grad_ftilde)(const void *state, const double *y, double *grad); /* optional */
+
+    /* Optional closed form at pt: *value = E f, cond[unit.cond + v] = E[f | z_unit = v]. */
+    int (*exact)(const struct gv_problem *p, const gv_point *pt, double *value, double *cond);
+
+    /* Optional outer parameters: gphi = J^T geta. */
+    void (*outer_vjp)(const struct gv_problem *p, const double *geta, double *gphi);
+
+    /* Optional: print problem-specific details (targets, tables) for `describe`. */
+    void (*describe)(const struct gv_problem *p, FILE *out);
+} gv_problem_type;
+
+typedef struct gv_problem {
+    const gv_problem_type *type;
+    void *state;
+    gv_layout layout;
+    double *eta;              /* eta0, n_params */
+    int n_outer;
+    char spec[GV_SPECLEN];    /* canonical spec: identity in CSV rows and RNG streams */
+} gv_problem;
+
+/* Registry (problems/registry.c). */
+extern const gv_problem_type *const gv_problem_types[]; /* NULL-terminated, alphabetical */
+const gv_problem_type *gv_problem_find(const char *name);
+int gv_problem_registry_check(char *err);
+/* Parse SPEC, look the type up, init. Errors list valid names / keys. */
+int gv_problem_new(const char *spec_text, gv_problem **out, char *err);
+void gv_problem_free(gv_problem *p);
+
+static inline double gv_problem_f(const gv_problem *p, const int *z) { return p->type->f(p->state, z); }
+
+#endif
