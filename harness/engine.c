@@ -77,10 +77,11 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             snprintf(row->message, sizeof row->message, "out of memory");
             return GV_OK;
         }
+        gv_eval evw = ev0; /* warm-up work is not counted in the row */
         for (long w = 0; w < o->W; w++) {
             memset(g, 0, (size_t)P * sizeof(double));
-            warm->type->estimate(warm->state, &ev0, K, r, g);
-            warm->type->adapt(warm->state, &ev0);
+            warm->type->estimate(warm->state, &evw, K, r, g);
+            warm->type->adapt(warm->state, &evw);
         }
         gsl_rng_free(r);
         free(g);

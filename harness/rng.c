@@ -40,23 +40,7 @@ uint64_t gv_stream_seed(uint64_t master, const char *problem, const char *estima
 
 /* ---------------------------------------------------------------- xoshiro256** as a GSL type */
 
-typedef struct { uint64_t s[4]; } xo_state_t;
-
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static inline uint64_t xo_next(xo_state_t *st)
-{
-    uint64_t *s = st->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
+typedef gv_xo_state xo_state_t;
 
 static void xo_set(void *vstate, unsigned long seed)
 {
@@ -67,16 +51,17 @@ static void xo_set(void *vstate, unsigned long seed)
 
 static unsigned long xo_get(void *vstate)
 {
-    return (unsigned long)(xo_next(vstate) >> 32); /* 32 bits: GSL integer helpers assume max fits */
+    return (unsigned long)(gv_xo_next(vstate) >> 32); /* 32 bits: GSL integer helpers assume max fits */
 }
 
 static double xo_get_double(void *vstate)
 {
-    return (double)(xo_next(vstate) >> 11) * 0x1.0p-53; /* [0, 1), 53 bits */
+    return (double)(gv_xo_next(vstate) >> 11) * 0x1.0p-53; /* [0, 1), 53 bits */
 }
 
-static const gsl_rng_type xo_type = {"xoshiro256ss", 0xffffffffUL, 0, sizeof(xo_state_t),
+const gsl_rng_type gv_rng_xoshiro256ss_type = {"xoshiro256ss", 0xffffffffUL, 0, sizeof(xo_state_t),
                                      &xo_set, &xo_get, &xo_get_double};
+#define xo_type gv_rng_xoshiro256ss_type
 const gsl_rng_type *gv_rng_xoshiro256ss = &xo_type;
 
 const gsl_rng_type *gv_rng_default(void) { return gv_rng_xoshiro256ss; }

@@ -157,13 +157,17 @@ void gv_summarise(const gv_block_stats *s, const double *gstar, int P, gv_summar
         double d = s->coord.mean[p] - gstar[p];
         b2 += d * d;
         double sd = sqrt(v), z;
+        /* Floating-point floor: estimates and the exact value are each computed to ~1e-16
+         * relative; an estimator with (near) zero variance - e.g. the optimal baseline in 1-D -
+         * must not be flagged for rounding.  The SE is never taken below GV_FP_RESOLUTION times
+         * the coordinate's magnitude. */
+        double mag = fabs(gstar[p]) + sqrt(v + s->coord.mean[p] * s->coord.mean[p]);
+        double se = sqrt(v / R + GV_FP_RESOLUTION * GV_FP_RESOLUTION * mag * mag);
+        if (se > 0) z = fabs(d) / se;
+        else z = d == 0 ? 0 : INFINITY;
         if (sd > 0) {
-            z = fabs(d) / (sd / sqrt(R));
             snr += fabs(s->coord.mean[p]) / sd;
             nsnr++;
-        } else {
-            /* a coordinate that never varied: unbiased only if it sits on the exact value */
-            z = fabs(d) <= 1e-12 * (1 + fabs(gstar[p])) ? 0 : INFINITY;
         }
         if (z > zmax) zmax = z;
     }

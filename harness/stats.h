@@ -5,6 +5,10 @@
 
 #include <stddef.h>
 
+/* Relative resolution below which a difference between an estimate's mean and the exact gradient
+ * is taken to be rounding, not bias (bias_z_max). */
+#define GV_FP_RESOLUTION 1e-12
+
 typedef struct { double n, mean, m2; } gv_welford;
 
 static inline void gv_welford_add(gv_welford *w, double x)

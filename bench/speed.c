@@ -1,0 +1,137 @@
+/* speed.c — estimates per second for reinforce and rloo (K = 2) on bernoulli-quadratic D = 200,
+ * next to the time the same program needs just to draw the same number of uniforms from the same
+ * generator; printed as a ratio (target: an estimate costs at most 3x its raw random numbers).
+ * Both are measured in one process, interleaved, best of several rounds (the machine is shared).
+ * Also: the whole frozen-point engine (statistics included) per estimate, and the generic
+ * enumeration rate.  Usage: build/bench/speed [N_ESTIMATES] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <gsl/gsl_errno.h>
+#include <omp.h>
+
+#include "harness/engine.h"
+#include "harness/exact.h"
+#include "harness/rng.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static volatile double sink;
+
+static double time_uniforms(const gsl_rng_type *T, long n)
+{
+    gsl_rng *r = gv_rng_new(T, 7);
+    double s = 0, t0 = now();
+    for (long i = 0; i < n; i++) s += gv_uniform(r); /* what the samplers call */
+    double t = now() - t0;
+    sink = s;
+    gsl_rng_free(r);
+    return t;
+}
+
+static double time_estimates(gv_problem *p, gv_point *pt, gv_exact *ex, const char *name, int K, long n)
+{
+    gv_spec es;
+    char err[GV_ERRLEN];
+    gv_spec_parse(name, &es, err);
+    gv_estimator *e;
+    if (gv_estimator_new(&es, p, K, &e, err)) {
+        fprintf(stderr, "speed: %s\n", err);
+        exit(1);
+    }
+    gsl_rng *r = gv_rng_new(gv_rng_default(), 7);
+    double *g = calloc((size_t)p->layout.n_params, sizeof(double));
+    gv_eval ev = {.problem = p, .pt = pt, .exact = ex};
+    double s = 0, t0 = now();
+    for (long i = 0; i < n; i++) {
+        memset(g, 0, (size_t)p->layout.n_params * sizeof(double));
+        e->type->estimate(e->state, &ev, K, r, g);
+        s += g[0];
+    }
+    double t = now() - t0;
+    sink = s;
+    free(g);
+    gsl_rng_free(r);
+    gv_estimator_free(e);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    long n = argc > 1 ? atol(argv[1]) : 200000;
+    const int K = 2, D = 200, rounds = 5;
+    char err[GV_ERRLEN];
+    gv_problem *p;
+    if (gv_problem_new("bernoulli-quadratic:D=200,t=0.499,p=0.5", &p, err)) return fprintf(stderr, "%s\n", err), 1;
+    gv_point pt;
+    gv_exact ex;
+    gv_point_init(&pt, &p->layout, p->eta);
+    gv_exact_alloc(&ex, &p->layout);
+    gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err);
+
+    const char *names[] = {"reinforce", "rloo"};
+    double best_u = INFINITY, best_e[2] = {INFINITY, INFINITY};
+    for (int r = 0; r < rounds; r++) { /* interleaved, best of rounds */
+        double tu = time_uniforms(gv_rng_default(), n * K * D);
+        if (tu < best_u) best_u = tu;
+        for (int k = 0; k < 2; k++) {
+            double te = time_estimates(p, &pt, &ex, names[k], K, n);
+            if (te < best_e[k]) best_e[k] = te;
+        }
+    }
+    printf("bernoulli-quadratic D=%d, K=%d, %ld estimates, generator %s, best of %d rounds, 1 thread\n", D, K, n,
+           gv_rng_default()->name, rounds);
+    printf("  raw uniforms (%d per estimate): %8.1f ns per estimate-worth (%.2f ns per uniform)\n", K * D,
+           1e9 * best_u / n, 1e9 * best_u / (n * (double)K * D));
+    for (int k = 0; k < 2; k++)
+        printf("  %-10s %10.0f estimates/s  %8.1f ns/estimate  ratio to raw uniforms %.2f  (target <= 3)\n",
+               names[k], n / best_e[k], 1e9 * best_e[k] / n, best_e[k] / best_u);
+
+    /* other generators, for the record */
+    const char *gens[] = {"taus2", "mt19937"};
+    for (int i = 0; i < 2; i++) {
+        double t = time_uniforms(gv_rng_type_find(gens[i]), n * K * D / 4);
+        printf("  %-8s %.2f ns per uniform\n", gens[i], 1e9 * t / (n * (double)K * D / 4));
+    }
+
+    /* the whole engine, statistics included */
+    omp_set_num_threads(1);
+    gv_engine_opts eo = {.R = n / 4, .W = 0, .seed = 1, .rng = gv_rng_default(), .timing = 1};
+    gv_row row;
+    double t0 = now();
+    gv_run_cell(p, &pt, &ex, "rloo", K, &eo, 0, &row, err);
+    double te = now() - t0;
+    printf("  engine (rloo, R=%ld, statistics over %d coordinates included): %.1f ns per replicate\n", eo.R,
+           p->layout.n_params, 1e9 * te / eo.R);
+    gv_row_free(&row);
+
+    /* enumeration rate */
+    gv_problem *pc;
+    if (!gv_problem_new("bernoulli-coupled:D=20", &pc, err)) {
+        gv_point pc_pt;
+        gv_exact pc_ex;
+        gv_point_init(&pc_pt, &pc->layout, pc->eta);
+        gv_exact_alloc(&pc_ex, &pc->layout);
+        omp_set_num_threads(1);
+        t0 = now();
+        gv_exact_compute(pc, &pc_pt, GV_DEFAULT_MAX_STATES, 0, &pc_ex, err);
+        double tenum = now() - t0;
+        printf("  enumeration bernoulli-coupled D=20 (2^20 states, f is O(D^2)): %.1f ns per state, 1 thread\n",
+               1e9 * tenum / 1048576.0);
+        gv_exact_free(&pc_ex);
+        gv_point_free(&pc_pt);
+        gv_problem_free(pc);
+    }
+    gv_exact_free(&ex);
+    gv_point_free(&pt);
+    gv_problem_free(p);
+    return 0;
+}

@@ -1,0 +1,446 @@
+/* test_exact.c — the exact reference (harness/exact.c and the problems' closed forms).
+ *
+ *  - every problem with a closed form: closed form == enumeration (value, conditional means,
+ *    gradient), at sizes where enumeration is feasible (up to 1e6 states);
+ *  - an independent brute force written here (own mixed-radix loop, own sigmoid / softmax, the
+ *    naive sum  grad = sum_z q(z) f(z) score(z)) agrees with gv_exact_compute on every problem
+ *    of a small-spec table that covers the whole registry (bernoulli-coupled has no closed form:
+ *    this is its only independent check);
+ *  - hand formulas: bernoulli-quadratic  dE/deta_i = theta_i (1-theta_i)(1-2t)/D,
+ *    categorical-linear  dE/dl_dj = pi_dj (F_dj - sum_c pi_dc F_dc);
+ *  - logits of +-50 (and +-300) give finite values matching the hand formula coordinate by
+ *    coordinate (relative to each coordinate's own size, which is ~e^-50 for the saturated units);
+ *  - enumeration above the limit is a usage error naming the limit.
+ *
+ * Tolerances: both sides are deterministic double computations of the same sums over at most
+ * 1e6 terms of one sign (enumeration weights are positive), so they agree to ~1e-13 relative to
+ * the size of the conditional means; 1e-10 leaves three decades of room. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <gsl/gsl_errno.h>
+
+#include "harness/exact.h"
+
+static int n_bad;
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            n_bad++;                                                          \
+            print_error("CHECK failed (%s:%d): %s\n  ", __FILE__, __LINE__, #cond); \
+            print_error(__VA_ARGS__);                                         \
+            print_error("\n");                                                \
+        }                                                                     \
+    } while (0)
+#define END_CHECKS() assert_int_equal(n_bad, 0)
+
+#define TOL 1e-10
+
+/* Small specs covering every registered problem (test_registry_covered enforces it). */
+static const char *const specs[] = {
+    "bernoulli-coupled:D=1,seed=2",
+    "bernoulli-coupled:D=3,seed=5,scale=2",
+    "bernoulli-coupled:D=8",
+    "bernoulli-coupled:D=12,seed=7,p=0.05/0.5/0.9/0.2/0.3/0.4/0.6/0.7/0.8/0.1/0.95/0.5",
+    "bernoulli-quadratic:D=1,t=0.45",
+    "bernoulli-quadratic:preset=d1-t0.499",
+    "bernoulli-quadratic:D=6,t=0.3,p=0.2/0.5/0.7/0.1/0.9/0.35",
+    "bernoulli-quadratic:D=10,t=-0.4,p=0.3",
+    "categorical-abs:D=2,C=3,seed=4",
+    "categorical-abs:D=4,C=5",
+    "categorical-abs:preset=d12c3",
+    "categorical-abs:preset=d6c10",
+    "categorical-abs:preset=d3c100",
+    "categorical-linear:D=3,C=4",
+    "categorical-linear:D=2,C=3,alpha=0.1,seed=9",
+    "categorical-linear:D=2,C=3,p=0.2/0.3/0.5/0.6/0.3/0.1",
+    "categorical-linear:D=4,C=3,alpha=100,F=1/-2/3/0.5/0/0/7/7/-7/2/4/8",
+    "categorical-linear:D=2,C=4,alpha=0.001,seed=3", /* near-degenerate pi (classes ~1e-300) */
+};
+#define N_SPECS (sizeof specs / sizeof specs[0])
+/* the independent brute force is run where the support is at most this big */
+#define BRUTE_MAX 100000.0
+
+typedef struct {
+    gv_problem *p;
+    gv_point pt;
+    gv_exact ex;
+} fixture;
+
+static int fx_open(fixture *f, const char *spec, char *err)
+{
+    memset(f, 0, sizeof *f);
+    if (gv_problem_new(spec, &f->p, err)) return -1;
+    if (gv_point_init(&f->pt, &f->p->layout, f->p->eta) || gv_exact_alloc(&f->ex, &f->p->layout)) {
+        gv_err(err, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void fx_close(fixture *f)
+{
+    gv_exact_free(&f->ex);
+    gv_point_free(&f->pt);
+    gv_problem_free(f->p);
+}
+
+static double max_abs(const double *x, int n)
+{
+    double m = 0;
+    for (int i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+/* |a - b| <= tol * scale, NaN never passes */
+static int near(double a, double b, double scale) { return fabs(a - b) <= TOL * scale; }
+
+/* ------------------------------------------------------------------ registry coverage */
+
+static void test_registry_covered(void **unused)
+{
+    n_bad = 0;
+    for (const gv_problem_type *const *t = gv_problem_types; *t; t++) {
+        size_t len = strlen((*t)->name);
+        int found = 0;
+        for (size_t i = 0; i < N_SPECS; i++)
+            if (!strncmp(specs[i], (*t)->name, len) && (specs[i][len] == ':' || specs[i][len] == 0)) found = 1;
+        CHECK(found, "registered problem '%s' has no spec in test_exact.c's table: add a small one", (*t)->name);
+    }
+    char err[GV_ERRLEN];
+    CHECK(gv_problem_registry_check(err) == GV_OK, "problem registry check: %s", err);
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ closed form vs enumeration */
+
+static void test_closed_vs_enum(void **unused)
+{
+    n_bad = 0;
+    char err[GV_ERRLEN];
+    int n_closed_types = 0;
+    for (const gv_problem_type *const *t = gv_problem_types; *t; t++) {
+        if (!(*t)->exact) continue;
+        n_closed_types++;
+        size_t len = strlen((*t)->name);
+        int n_cases = 0;
+        for (size_t i = 0; i < N_SPECS; i++) {
+            if (strncmp(specs[i], (*t)->name, len) || (specs[i][len] != ':' && specs[i][len] != 0)) continue;
+            fixture f;
+            if (fx_open(&f, specs[i], err)) {
+                CHECK(0, "%s: %s", specs[i], err);
+                fx_close(&f);
+                continue;
+            }
+            const gv_layout *L = &f.p->layout;
+            gv_exact en;
+            assert_int_equal(gv_exact_alloc(&en, L), 0);
+            int rc1 = gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &f.ex, err);
+            CHECK(rc1 == GV_OK && f.ex.method == GV_EXACT_CLOSED, "%s: closed form rc=%d method=%d %s", specs[i],
+                  rc1, f.ex.method, err);
+            int rc2 = gv_exact_compute(f.p, &f.pt, 1e6, 1, &en, err);
+            CHECK(rc2 == GV_OK && en.method == GV_EXACT_ENUM && en.states == gv_support_size(L),
+                  "%s: enumeration rc=%d method=%d states=%g %s", specs[i], rc2, en.method, en.states, err);
+            if (rc1 == GV_OK && rc2 == GV_OK) {
+                n_cases++;
+                double scale = 1 + max_abs(f.ex.cond, L->n_cond);
+                CHECK(near(f.ex.value, en.value, scale), "%s: value closed %.17g enum %.17g", specs[i], f.ex.value,
+                      en.value);
+                for (int k = 0; k < L->n_cond; k++)
+                    CHECK(near(f.ex.cond[k], en.cond[k], scale), "%s: cond[%d] closed %.17g enum %.17g", specs[i], k,
+                          f.ex.cond[k], en.cond[k]);
+                for (int k = 0; k < L->n_params; k++)
+                    CHECK(near(f.ex.grad[k], en.grad[k], scale), "%s: grad[%d] closed %.17g enum %.17g", specs[i], k,
+                          f.ex.grad[k], en.grad[k]);
+                print_message("  %-70s %8.0f states: closed == enumeration\n", specs[i], en.states);
+            }
+            gv_exact_free(&en);
+            fx_close(&f);
+        }
+        CHECK(n_cases > 0, "problem '%s' has a closed form but no spec in the table to check it against", (*t)->name);
+    }
+    CHECK(n_closed_types > 0, "no registered problem has a closed form?");
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ independent brute force */
+
+/* Per-unit probabilities computed here from eta (not from gv_point). */
+static void unit_probs(const gv_unit *u, const double *eta, double *pr)
+{
+    if (u->kind == GV_UNIT_BERNOULLI) {
+        double th = 1 / (1 + exp(-eta[u->param]));
+        pr[0] = 1 - th;
+        pr[1] = th;
+        return;
+    }
+    double m = -INFINITY, s = 0;
+    for (int c = 0; c < u->ncat; c++) m = fmax(m, eta[u->param + c]);
+    for (int c = 0; c < u->ncat; c++) s += pr[c] = exp(eta[u->param + c] - m);
+    for (int c = 0; c < u->ncat; c++) pr[c] /= s;
+}
+
+/* value, cond (as E[f 1{z_i = v}] / P(z_i = v)) and grad = sum_z q(z) f(z) score(z) */
+static void brute_force(const gv_problem *p, double *value, double *cond, double *grad)
+{
+    const gv_layout *L = &p->layout;
+    int D = L->n_units;
+    double *pr = malloc((size_t)L->n_cond * sizeof *pr); /* laid out like cond */
+    double *wc = calloc((size_t)L->n_cond, sizeof *wc);
+    int *z = calloc((size_t)D, sizeof *z);
+    assert_true(pr && wc && z);
+    for (int i = 0; i < D; i++) unit_probs(&L->units[i], p->eta, pr + L->units[i].cond);
+    memset(cond, 0, (size_t)L->n_cond * sizeof *cond);
+    memset(grad, 0, (size_t)L->n_params * sizeof *grad);
+    double tot = 0;
+    for (;;) {
+        double q = 1;
+        for (int i = 0; i < D; i++) q *= pr[L->units[i].cond + z[i]];
+        double f = p->type->f(p->state, z);
+        tot += q * f;
+        for (int i = 0; i < D; i++) {
+            const gv_unit *u = &L->units[i];
+            cond[u->cond + z[i]] += q * f;
+            wc[u->cond + z[i]] += q;
+            if (u->kind == GV_UNIT_BERNOULLI) {
+                grad[u->param] += q * f * (z[i] - pr[u->cond + 1]);
+            } else {
+                for (int c = 0; c < u->ncat; c++) grad[u->param + c] += q * f * ((c == z[i]) - pr[u->cond + c]);
+            }
+        }
+        int i = 0; /* mixed-radix increment */
+        while (i < D && ++z[i] == L->units[i].ncat) z[i++] = 0;
+        if (i == D) break;
+    }
+    for (int k = 0; k < L->n_cond; k++) cond[k] /= wc[k];
+    *value = tot;
+    free(pr);
+    free(wc);
+    free(z);
+}
+
+static void test_brute_force(void **unused)
+{
+    n_bad = 0;
+    char err[GV_ERRLEN];
+    for (size_t i = 0; i < N_SPECS; i++) {
+        fixture f;
+        if (fx_open(&f, specs[i], err)) {
+            CHECK(0, "%s: %s", specs[i], err);
+            fx_close(&f);
+            continue;
+        }
+        const gv_layout *L = &f.p->layout;
+        if (gv_support_size(L) > BRUTE_MAX) {
+            fx_close(&f);
+            continue;
+        }
+        double value, *cond = malloc((size_t)L->n_cond * sizeof *cond), *grad = malloc((size_t)L->n_params * sizeof *grad);
+        assert_true(cond && grad);
+        brute_force(f.p, &value, cond, grad);
+        /* both the library's default method (closed form or enumeration) and forced enumeration */
+        for (int force = 0; force < 2; force++) {
+            int rc = gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, force, &f.ex, err);
+            CHECK(rc == GV_OK, "%s (force_enum=%d): %s", specs[i], force, err);
+            if (rc) continue;
+            double scale = 1 + max_abs(cond, L->n_cond);
+            CHECK(near(f.ex.value, value, scale), "%s (force_enum=%d): value %.17g, brute force %.17g", specs[i],
+                  force, f.ex.value, value);
+            for (int k = 0; k < L->n_cond; k++)
+                CHECK(near(f.ex.cond[k], cond[k], scale), "%s (force_enum=%d): cond[%d] %.17g, brute force %.17g",
+                      specs[i], force, k, f.ex.cond[k], cond[k]);
+            for (int k = 0; k < L->n_params; k++)
+                CHECK(near(f.ex.grad[k], grad[k], scale), "%s (force_enum=%d): grad[%d] %.17g, brute force %.17g",
+                      specs[i], force, k, f.ex.grad[k], grad[k]);
+        }
+        print_message("  %-70s %8.0f states: == brute force\n", specs[i], gv_support_size(L));
+        free(cond);
+        free(grad);
+        fx_close(&f);
+    }
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ hand formulas */
+
+typedef struct {
+    const char *spec;
+    int D;
+    double t;
+} bq_case;
+
+/* the last two exercise saturated logits: theta(1-theta) ~ e^-50 and e^-300 */
+static const bq_case bq_cases[] = {
+    {"bernoulli-quadratic:D=6,t=0.3,p=0.2/0.5/0.7/0.1/0.9/0.35", 6, 0.3},
+    {"bernoulli-quadratic:D=1,t=0.49", 1, 0.49},
+    {"bernoulli-quadratic:D=3,t=0.3,logit=50/-50/0", 3, 0.3},
+    {"bernoulli-quadratic:D=4,t=0.7,logit=300/-300/36/-36", 4, 0.7},
+};
+
+static void test_bernoulli_quadratic_hand(void **unused)
+{
+    n_bad = 0;
+    char err[GV_ERRLEN];
+    for (size_t c = 0; c < sizeof bq_cases / sizeof bq_cases[0]; c++) {
+        const bq_case *bc = &bq_cases[c];
+        fixture f;
+        if (fx_open(&f, bc->spec, err)) {
+            CHECK(0, "%s: %s", bc->spec, err);
+            fx_close(&f);
+            continue;
+        }
+        const int D = bc->D;
+        assert_int_equal(f.p->layout.n_params, D);
+        gv_exact en;
+        assert_int_equal(gv_exact_alloc(&en, &f.p->layout), 0);
+        int rc1 = gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &f.ex, err);
+        CHECK(rc1 == GV_OK, "%s: %s", bc->spec, err);
+        int rc2 = gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 1, &en, err);
+        CHECK(rc2 == GV_OK, "%s: %s", bc->spec, err);
+        /* hand: theta (1 - theta) = sigma(eta) sigma(-eta), each factor without cancellation;
+         * E f = (1/D) sum_i [theta_i (1-t)^2 + (1-theta_i) t^2] */
+        double value = 0;
+        for (int i = 0; i < D && rc1 == GV_OK && rc2 == GV_OK; i++) {
+            double e = f.p->eta[i];
+            double th = 1 / (1 + exp(-e)), th1 = 1 / (1 + exp(e));
+            double g = th * th1 * (1 - 2 * bc->t) / D;
+            value += (th * (1 - bc->t) * (1 - bc->t) + th1 * bc->t * bc->t) / D;
+            CHECK(isfinite(f.ex.grad[i]) && isfinite(en.grad[i]), "%s: grad[%d] not finite: closed %g enum %g",
+                  bc->spec, i, f.ex.grad[i], en.grad[i]);
+            /* coordinate-wise relative: the saturated coordinates are ~1e-22 and ~1e-131 */
+            CHECK(fabs(f.ex.grad[i] - g) <= TOL * fabs(g), "%s: grad[%d] closed %.17g, hand %.17g", bc->spec, i,
+                  f.ex.grad[i], g);
+            CHECK(fabs(en.grad[i] - g) <= TOL * fabs(g), "%s: grad[%d] enumeration %.17g, hand %.17g", bc->spec, i,
+                  en.grad[i], g);
+        }
+        if (rc1 == GV_OK && rc2 == GV_OK) {
+            CHECK(near(f.ex.value, value, 1), "%s: value closed %.17g, hand %.17g", bc->spec, f.ex.value, value);
+            CHECK(near(en.value, value, 1), "%s: value enumeration %.17g, hand %.17g", bc->spec, en.value, value);
+            for (int k = 0; k < f.p->layout.n_cond; k++)
+                CHECK(isfinite(f.ex.cond[k]) && isfinite(en.cond[k]), "%s: cond[%d] not finite", bc->spec, k);
+        }
+        gv_exact_free(&en);
+        fx_close(&f);
+    }
+    END_CHECKS();
+}
+
+static void test_categorical_linear_hand(void **unused)
+{
+    n_bad = 0;
+    char err[GV_ERRLEN];
+    /* given probabilities, default table F[d][c] = C (dC + c + 1) */
+    const char *spec = "categorical-linear:D=2,C=3,p=0.2/0.3/0.5/0.6/0.3/0.1";
+    const double pi[2][3] = {{0.2, 0.3, 0.5}, {0.6, 0.3, 0.1}};
+    fixture f;
+    assert_int_equal(fx_open(&f, spec, err), 0);
+    for (int force = 0; force < 2; force++) {
+        assert_int_equal(gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, force, &f.ex, err), GV_OK);
+        double value = 0;
+        for (int d = 0; d < 2; d++) {
+            double Fbar = 0;
+            for (int c = 0; c < 3; c++) Fbar += pi[d][c] * 3.0 * (d * 3 + c + 1);
+            value += Fbar;
+            for (int j = 0; j < 3; j++) {
+                double g = pi[d][j] * (3.0 * (d * 3 + j + 1) - Fbar);
+                CHECK(near(f.ex.grad[d * 3 + j], g, 20), "force_enum=%d: grad[%d][%d] = %.17g, hand %.17g", force, d,
+                      j, f.ex.grad[d * 3 + j], g);
+            }
+        }
+        CHECK(near(f.ex.value, value, 20), "force_enum=%d: value %.17g, hand %.17g", force, f.ex.value, value);
+    }
+    fx_close(&f);
+
+    /* seeded pi (Dirichlet): the same formula with pi = softmax(eta) computed here */
+    spec = "categorical-linear:D=3,C=4,alpha=0.5,seed=11";
+    assert_int_equal(fx_open(&f, spec, err), 0);
+    assert_int_equal(gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &f.ex, err), GV_OK);
+    for (int d = 0; d < 3; d++) {
+        double pr[4], Fbar = 0;
+        unit_probs(&f.p->layout.units[d], f.p->eta, pr);
+        for (int c = 0; c < 4; c++) Fbar += pr[c] * 4.0 * (d * 4 + c + 1);
+        for (int j = 0; j < 4; j++) {
+            double g = pr[j] * (4.0 * (d * 4 + j + 1) - Fbar);
+            CHECK(near(f.ex.grad[d * 4 + j], g, 50), "%s: grad[%d][%d] = %.17g, hand %.17g", spec, d, j,
+                  f.ex.grad[d * 4 + j], g);
+        }
+    }
+    fx_close(&f);
+    END_CHECKS();
+}
+
+/* bernoulli-coupled:D=8 (no closed form): the brute force above against gv_exact_compute, plus
+ * every gradient coordinate rederived a second way, theta(1-theta)(E[f|z_i=1] - E[f|z_i=0]),
+ * with the conditional means summed here. */
+static void test_bernoulli_coupled_d8(void **unused)
+{
+    n_bad = 0;
+    char err[GV_ERRLEN];
+    fixture f;
+    assert_int_equal(fx_open(&f, "bernoulli-coupled:D=8", err), 0);
+    assert_null(f.p->type->exact);
+    assert_int_equal(gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &f.ex, err), GV_OK);
+    CHECK(f.ex.method == GV_EXACT_ENUM && f.ex.states == 256, "method %d states %g", f.ex.method, f.ex.states);
+    double value, cond[16], grad[8];
+    brute_force(f.p, &value, cond, grad);
+    double scale = 1 + max_abs(cond, 16);
+    CHECK(near(f.ex.value, value, scale), "value %.17g, brute force %.17g", f.ex.value, value);
+    for (int i = 0; i < 8; i++) {
+        double th = 1 / (1 + exp(-f.p->eta[i]));
+        double g2 = th * (1 - th) * (cond[2 * i + 1] - cond[2 * i]);
+        CHECK(near(f.ex.grad[i], grad[i], scale), "grad[%d] %.17g, brute force %.17g", i, f.ex.grad[i], grad[i]);
+        CHECK(near(g2, grad[i], scale), "grad[%d]: two brute-force forms disagree: %.17g vs %.17g", i, g2, grad[i]);
+    }
+    fx_close(&f);
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ limits */
+
+static void test_enumeration_limit(void **unused)
+{
+    n_bad = 0;
+    char err[GV_ERRLEN];
+    fixture f;
+    /* no closed form, 2^10 = 1024 states, limit 1000 */
+    assert_int_equal(fx_open(&f, "bernoulli-coupled:D=10", err), 0);
+    err[0] = 0;
+    int rc = gv_exact_compute(f.p, &f.pt, 1000, 0, &f.ex, err);
+    CHECK(rc == GV_EUSAGE, "1024 states over a limit of 1000: rc = %d, expected GV_EUSAGE", rc);
+    CHECK(strstr(err, "limit") && strstr(err, "1000") && strstr(err, "1024"),
+          "message should name the size and the limit: '%s'", err);
+    rc = gv_exact_compute(f.p, &f.pt, 1024, 0, &f.ex, err);
+    CHECK(rc == GV_OK, "exactly at the limit (1024 states, limit 1024) should enumerate: rc %d %s", rc, err);
+    fx_close(&f);
+    /* a closed form does not need the limit, but forcing enumeration does: 2^200 states */
+    assert_int_equal(fx_open(&f, "bernoulli-quadratic:D=200", err), 0);
+    rc = gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &f.ex, err);
+    CHECK(rc == GV_OK && f.ex.method == GV_EXACT_CLOSED, "closed form at D=200: rc %d", rc);
+    err[0] = 0;
+    rc = gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 1, &f.ex, err);
+    CHECK(rc == GV_EUSAGE, "forced enumeration of 2^200 states: rc = %d, expected GV_EUSAGE", rc);
+    CHECK(strstr(err, "limit") && strstr(err, "4194304"), "message should name the limit: '%s'", err);
+    fx_close(&f);
+    END_CHECKS();
+}
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registry_covered),
+        cmocka_unit_test(test_closed_vs_enum),
+        cmocka_unit_test(test_brute_force),
+        cmocka_unit_test(test_bernoulli_quadratic_hand),
+        cmocka_unit_test(test_categorical_linear_hand),
+        cmocka_unit_test(test_bernoulli_coupled_d8),
+        cmocka_unit_test(test_enumeration_limit),
+    };
+    return cmocka_run_group_tests_name("exact", tests, NULL, NULL);
+}
