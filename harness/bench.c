@@ -68,7 +68,7 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
             entry_t *ne = realloc(E, (size_t)cap * sizeof *E);
             if (!ne) {
                 rc = GV_EFAIL;
-            gv_err(err, "out of memory");
+                gv_err(err, "out of memory");
                 break;
             }
             E = ne;
@@ -88,7 +88,7 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
         for (const char *c = tok; *c; c++)
             if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_') {
                 rc = GV_EUSAGE;
-            gv_err(err, "%s:%d: entry name '%s' may contain only letters, digits, '-' and '_'", path, start,
+                gv_err(err, "%s:%d: entry name '%s' may contain only letters, digits, '-' and '_'", path, start,
                             tok);
                 break;
             }
@@ -97,7 +97,7 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
         for (int k = 0; k < cnt - 1; k++)
             if (!strcmp(E[k].name, e->name)) {
                 rc = GV_EUSAGE;
-            gv_err(err, "%s:%d: entry name '%s' already used on line %d", path, start, e->name, E[k].line);
+                gv_err(err, "%s:%d: entry name '%s' already used on line %d", path, start, e->name, E[k].line);
                 break;
             }
         if (rc) break;
@@ -105,12 +105,12 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
         while ((tok = strtok_r(NULL, " \t", &save))) {
             if (e->argc >= 240) {
                 rc = GV_EUSAGE;
-            gv_err(err, "%s:%d: too many arguments", path, start);
+                gv_err(err, "%s:%d: too many arguments", path, start);
                 break;
             }
             if (!strcmp(tok, "-o") || !strncmp(tok, "--output", 8)) {
                 rc = GV_EUSAGE;
-            gv_err(err, "%s:%d: -o is set by bench (DIR/NAME.csv); remove it", path, start);
+                gv_err(err, "%s:%d: -o is set by bench (DIR/NAME.csv); remove it", path, start);
                 break;
             }
             e->argv[e->argc++] = tok;
@@ -119,8 +119,10 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
         acc[0] = 0;
     }
     fclose(f);
-    if (!rc && cnt == 0) rc = GV_EUSAGE;
-            gv_err(err, "suite %s has no entries", path);
+    if (!rc && cnt == 0) {
+        rc = GV_EUSAGE;
+        gv_err(err, "suite %s has no entries", path);
+    }
     *out = E;
     *n = cnt;
     return rc;
@@ -156,8 +158,10 @@ int gv_cmd_bench(int argc, char **argv)
     int rc = read_suite(suite, &E, &n, err);
     if (!rc) mkdir(dir, 0777); /* may exist already: checked next */
     struct stat st;
-    if (!rc && (stat(dir, &st) || !S_ISDIR(st.st_mode))) rc = GV_EFAIL;
-            gv_err(err, "output directory %s cannot be created", dir);
+    if (!rc && (stat(dir, &st) || !S_ISDIR(st.st_mode))) {
+        rc = GV_EFAIL;
+        gv_err(err, "output directory %s cannot be created", dir);
+    }
     for (int i = 0; i < n && !rc; i++) { /* validate everything first */
         entry_t *e = &E[i];
         snprintf(e->out, sizeof e->out, "%s/%s.csv", dir, e->name);
@@ -169,8 +173,11 @@ int gv_cmd_bench(int argc, char **argv)
         if (quiet) e->argv[e->argc++] = "-q";
         char perr[GV_ERRLEN];
         int prc = gv_run_parse(e->argc, e->argv, &e->args, perr);
-        if (prc) rc = GV_EUSAGE;
+        if (!prc) prc = gv_run_validate(&e->args, perr);
+        if (prc) {
+            rc = GV_EUSAGE;
             gv_err(err, "%s:%d (%s): %s", suite, e->line, e->name, prc == -2 ? "--help in a suite" : perr);
+        }
     }
     gv_report_entry *rep = calloc((size_t)(n ? n : 1), sizeof *rep);
     gv_row **rows = calloc((size_t)(n ? n : 1), sizeof *rows);

@@ -23,6 +23,8 @@ typedef struct {
 /* Parse `run` arguments (argv[0] is "run"); GV_OK or GV_EUSAGE with err. */
 int gv_run_parse(int argc, char **argv, gv_run_args *a, char *err);
 void gv_run_args_free(gv_run_args *a);
+/* Check every problem spec, estimator name and option without running anything. */
+int gv_run_validate(const gv_run_args *a, char *err);
 /* Execute: rows are returned (caller frees with gv_rows_free) if rows_out != NULL. */
 int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, int *n_out, char *err);
 void gv_rows_free(gv_row *rows, int n);

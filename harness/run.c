@@ -194,6 +194,36 @@ static void progress_cb(void *ctx, long blocks_done)
 
 /* ---------------------------------------------------------------- exec */
 
+/* Build every problem (probs[i]) and check every estimator name and option before running
+ * anything, so that a usage error never leaves a half-written run behind. */
+static int build_and_validate(const gv_run_args *a, gv_problem **probs, char *err)
+{
+    int rc = GV_OK;
+    for (int i = 0; i < a->n_problems && !rc; i++) rc = gv_problem_new(a->problems[i], &probs[i], err);
+    for (int j = 0; j < a->n_estimators && !rc; j++) {
+        gv_spec es;
+        if ((rc = gv_spec_parse(a->estimators[j], &es, err))) break;
+        const gv_estimator_type *t = gv_estimator_find(es.name);
+        if (!t) {
+            gv_estimator *tmp;
+            rc = gv_estimator_new(&es, probs[0], 2, &tmp, err); /* produces the "valid estimators" message */
+            break;
+        }
+        rc = gv_spec_check(&es, t->options, "estimator", err);
+    }
+    return rc;
+}
+
+int gv_run_validate(const gv_run_args *a, char *err)
+{
+    gv_problem **probs = calloc((size_t)a->n_problems, sizeof *probs);
+    if (!probs) return gv_err(err, "out of memory"), GV_EFAIL;
+    int rc = build_and_validate(a, probs, err);
+    for (int i = 0; i < a->n_problems; i++) gv_problem_free(probs[i]);
+    free(probs);
+    return rc;
+}
+
 int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, int *n_out, char *err)
 {
     if (a->threads) omp_set_num_threads(a->threads);
@@ -204,20 +234,8 @@ int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, in
         free(probs), free(rows);
         return gv_err(err, "out of memory"), GV_EFAIL;
     }
-    int rc = GV_OK, nrows = 0;
-    /* validate every name and option before running anything */
-    for (int i = 0; i < n_prob && !rc; i++) rc = gv_problem_new(a->problems[i], &probs[i], err);
-    for (int j = 0; j < a->n_estimators && !rc; j++) {
-        gv_spec es;
-        if ((rc = gv_spec_parse(a->estimators[j], &es, err))) break;
-        const gv_estimator_type *t = gv_estimator_find(es.name);
-        if (!t) {
-            gv_estimator *tmp;
-            rc = gv_estimator_new(&es, probs[0], 2, &tmp, err); /* produces the "valid estimators" message */
-            break;
-        }
-        if ((rc = gv_spec_check(&es, t->options, "estimator", err))) break;
-    }
+    int nrows = 0;
+    int rc = build_and_validate(a, probs, err);
     const int single = ncell == 1;
     progress_t prog = {.on = !a->quiet && isatty(2), .total = (long)ncell * gv_engine_blocks(a->R), .t0 = now_s()};
     gv_engine_opts eo = {.R = a->R, .W = a->W, .seed = a->seed, .rng = a->rng, .timing = a->timing,

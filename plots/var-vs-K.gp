@@ -10,6 +10,8 @@
 # x = K on a log2 axis, y on a log10 axis, one line per estimator (same colour in every panel).
 # Rows whose status is incompatible/error (empty statistics) are skipped; rows with status
 # nonfinite are drawn (their statistics cover the finite replicates) and ringed in black.
+# A value below 1e-12 × the largest of its panel (round-off of an exact estimator, or exactly 0)
+# is drawn as an open symbol on a "≈ 0" level instead of at its value.
 # In a trajectory file (several values of `step`) only the last step is drawn.
 #
 # Columns are found by header name. gnuplot 5.4 reads quoted fields containing commas
@@ -52,17 +54,17 @@ FONT = "sans,10"
 W = 900
 
 # Draw a figure that only says why there is nothing to draw (a figure script must not fail the
-# whole `make bench` because one suite entry produced no usable rows).
-if (NROWS == 0 || C_PROB == 0 || C_EST == 0 || C_K == 0 || C_VM == 0 || C_ST == 0) {
-    if (KIND eq "svg") { set term svg size W,300 dynamic enhanced font FONT background "white" } \
-    else { set term pngcairo size W,300 enhanced font FONT }
-    set output OUT
-    unset border; unset tics; unset key
-    set xrange [0:1]; set yrange [0:1]
-    MSG = (NROWS == 0) ? "no data rows" : "required columns missing (problem, estimator, K, var_mean, status)"
-    set label 1 sprintf("%s\n%s", IN, MSG) at graph 0.5, 0.5 center noenhanced
-    plot 2 notitle
-    unset output
+# whole `make bench` because one suite entry produced no usable rows). Used via eval.
+PLACEHOLDER = 'if (KIND eq "svg") { set term svg size W,300 enhanced font FONT background "white" } ' . \
+    'else { set term pngcairo size W,300 enhanced font FONT }; ' . \
+    'set output OUT; unset border; unset tics; unset key; set xrange [0:1]; set yrange [0:1]; ' . \
+    'set label 1 sprintf("%s\n%s", IN, MSG) at graph 0.5, 0.5 center noenhanced; ' . \
+    'plot 2 notitle; unset output'
+if (NROWS <= 0 || C_PROB == 0 || C_EST == 0 || C_K == 0 || C_VM == 0 || C_ST == 0) {
+    MSG = (NROWS <= 0) ? "no data rows (or file unreadable)" : "required columns missing (problem, estimator, K, var_mean, status)"
+    # a missing column is a schema violation: say so on stderr, but still draw the placeholder
+    if (NROWS > 0) { print sprintf("%s: %s: %s", ARG0, IN, MSG) }
+    eval PLACEHOLDER
     exit
 }
 
@@ -83,6 +85,7 @@ array PI[NROWS]          # problem index of row r (1-based)
 array EI[NROWS]          # estimator index of row r
 array UP[NROWS]          # unique problem names in order of appearance
 array UE[NROWS]          # unique estimator names in order of appearance
+do for [r=1:NROWS] { PI[r] = 0; EI[r] = 0 }
 NP = 0
 NE = 0
 do for [i=1:|$PNAMES|] {
@@ -108,6 +111,12 @@ do for [i=1:|$ENAMES|] {
     }
 }
 
+if (NP == 0 || NE == 0) {
+    MSG = "no row has a problem and an estimator name"
+    eval PLACEHOLDER
+    exit
+}
+
 # ---- numbers: one table, NaN for empty fields -----------------------------------------------
 num(c) = (c > 0 && valid(c)) ? column(c) : NaN
 # status flag: 1 ok, 2 nonfinite (statistics over the finite replicates), 0 no statistics
@@ -127,20 +136,43 @@ do for [i=1:|$NUM|] {
     }
 }
 
-# Keep a row when it has statistics, a positive K and var_mean, and (trajectory files) the last step.
-# Regroup the kept rows into one datablock with one index block per (problem, estimator):
-#   K  var_mean  var_lo  var_hi  work  work_lo  work_hi  status_flag
+# Keep a row when it has statistics, K > 0, var_mean >= 0 and (trajectory files) the last step.
+# A value below ZEROREL × the largest value of its panel is numerically zero (an estimator that is
+# exact at this point, e.g. reinforce-optimal with one unit, leaves only round-off, 1e-36 next to
+# 1e-4): it is not drawn at its value, which would stretch the log axis over 30 empty decades,
+# but as an open symbol on a "≈ 0" level one decade below the smallest real value.
+ZEROREL = 1e-12
+keeprow(fl, laststep, K, v, r) = fl > 0 && laststep && K > 0 && !isnan(v) && v >= 0 && PI[r] > 0 && EI[r] > 0
 NG = NP * NE
-array CNT[NG]
-do for [g=1:NG] { CNT[g] = 0 }
-array ROWG[NROWS]
-do for [r=1:NROWS] { ROWG[r] = 0 }
+array CNTV[NG]; array CNTW[NG]; array ZVC[NG]; array ZWC[NG]
+do for [g=1:NG] { CNTV[g] = 0; CNTW[g] = 0; ZVC[g] = 0; ZWC[g] = 0 }
 array NNF[NP]
+array VMAXP[NP]; array WMAXP[NP]
 array VLOP[NP]; array VHIP[NP]; array WLOP[NP]; array WHIP[NP]
-do for [p=1:NP] { NNF[p] = 0; VLOP[p] = NaN; VHIP[p] = NaN; WLOP[p] = NaN; WHIP[p] = NaN }
-KMIN = NaN; KMAX = NaN; RMIN = NaN; RMAX = NaN; NNONFINITE = 0; NSTEPS_DROPPED = 0
+do for [p=1:NP] { NNF[p] = 0; VMAXP[p] = 0; WMAXP[p] = 0; VLOP[p] = NaN; VHIP[p] = NaN; WLOP[p] = NaN; WHIP[p] = NaN }
+KMIN = NaN; KMAX = NaN; RMIN = NaN; RMAX = NaN; NNONFINITE = 0; NSTEPS_DROPPED = 0; NZERO = 0
 fmin(a, b) = isnan(a) ? b : (b < a ? b : a)
 fmax(a, b) = isnan(a) ? b : (b > a ? b : a)
+
+# pass 1: largest var_mean and work_norm_var per problem
+do for [i=1:|$NUM|] {
+    L = $NUM[i]
+    if (words(L) >= 9) {
+        r = int(real(word(L, 1))) + 1
+        K = real(word(L, 2)); st = real(word(L, 4)); v = real(word(L, 5)); w = real(word(L, 7))
+        fl = int(real(word(L, 9)))
+        laststep = isnan(STEPMAX) || (!isnan(st) && st == STEPMAX)
+        if (!laststep) { NSTEPS_DROPPED = NSTEPS_DROPPED + 1 }
+        if (keeprow(fl, laststep, K, v, r)) {
+            q = PI[r]
+            VMAXP[q] = fmax(VMAXP[q], v)
+            if (!isnan(w)) { WMAXP[q] = fmax(WMAXP[q], w) }
+        }
+    }
+}
+
+# pass 2: one line per kept row (NaN where a value is numerically zero or missing)
+#   group  K  var_mean  var_lo  var_hi  work  work_lo  work_hi  status_flag  var_is_zero  work_is_zero
 set print $ROWS
 do for [i=1:|$NUM|] {
     L = $NUM[i]
@@ -149,30 +181,49 @@ do for [i=1:|$NUM|] {
         K = real(word(L, 2)); R = real(word(L, 3)); st = real(word(L, 4))
         v = real(word(L, 5)); se = real(word(L, 6)); w = real(word(L, 7)); fl = int(real(word(L, 9)))
         laststep = isnan(STEPMAX) || (!isnan(st) && st == STEPMAX)
-        if (!laststep) { NSTEPS_DROPPED = NSTEPS_DROPPED + 1 }
-        if (fl > 0 && laststep && K > 0 && !isnan(v) && v > 0 && PI[r] > 0 && EI[r] > 0) {
-            g = (PI[r] - 1) * NE + EI[r]
-            CNT[g] = CNT[g] + 1
-            ROWG[r] = g
+        if (keeprow(fl, laststep, K, v, r)) {
+            q = PI[r]
+            g = (q - 1) * NE + EI[r]
             if (isnan(se) || se < 0) { se = 0 }
-            # a lower error bar at or below zero cannot be drawn on a log axis: clip it at v/100
-            vlo = (v - se > v / 100.0) ? v - se : v / 100.0
-            vhi = v + se
-            # work_norm_var = var_mean × f_evals, so its standard error scales by the same factor
-            if (!isnan(w) && w > 0) { wlo = vlo * w / v; whi = vhi * w / v } else { w = NaN; wlo = NaN; whi = NaN }
-            print sprintf("%d %.10g %.10g %.10g %.10g %.10g %.10g %.10g %d", g, K, v, vlo, vhi, w, wlo, whi, fl)
+            vreal = v > ZEROREL * VMAXP[q]
+            wreal = !isnan(w) && w > ZEROREL * WMAXP[q]
+            if (vreal) {
+                # a lower error bar at or below zero cannot be drawn on a log axis: clip it at v/100
+                vlo = (v - se > v / 100.0) ? v - se : v / 100.0
+                vhi = v + se
+                CNTV[g] = CNTV[g] + 1
+                VLOP[q] = fmin(VLOP[q], vlo); VHIP[q] = fmax(VHIP[q], vhi)
+                if (fl == 2) { NNONFINITE = NNONFINITE + 1; NNF[q] = NNF[q] + 1 }
+            } else {
+                vlo = NaN; vhi = NaN; ZVC[g] = ZVC[g] + 1; NZERO = NZERO + 1
+            }
+            if (wreal) {
+                # work_norm_var = var_mean × f_evals, so its standard error scales by the same factor
+                wlo = vreal ? vlo * w / v : w; whi = vreal ? vhi * w / v : w
+                CNTW[g] = CNTW[g] + 1
+                WLOP[q] = fmin(WLOP[q], wlo); WHIP[q] = fmax(WHIP[q], whi)
+            } else {
+                if (!isnan(w)) { ZWC[g] = ZWC[g] + 1; NZERO = NZERO + 1 }
+                wlo = NaN; whi = NaN
+            }
+            print sprintf("%d %.10g %.10g %.10g %.10g %.10g %.10g %.10g %d %d %d", g, K, \
+                vreal ? v : NaN, vlo, vhi, wreal ? w : NaN, wlo, whi, fl, \
+                !vreal, !wreal && !isnan(w))
             KMIN = fmin(KMIN, K); KMAX = fmax(KMAX, K)
             if (!isnan(R)) { RMIN = fmin(RMIN, R); RMAX = fmax(RMAX, R) }
-            q = PI[r]
-            VLOP[q] = fmin(VLOP[q], vlo); VHIP[q] = fmax(VHIP[q], vhi)
-            if (!isnan(w)) { WLOP[q] = fmin(WLOP[q], wlo); WHIP[q] = fmax(WHIP[q], whi) }
-            if (fl == 2) { NNONFINITE = NNONFINITE + 1; NNF[PI[r]] = NNF[PI[r]] + 1 }
         }
     }
 }
 unset print
+array CNT[NG]
 NKEPT = 0
-do for [g=1:NG] { NKEPT = NKEPT + CNT[g] }
+do for [g=1:NG] { CNT[g] = CNTV[g] + CNTW[g] + ZVC[g] + ZWC[g]; NKEPT = NKEPT + CNT[g] }
+# "≈ 0" level of each panel: one decade below its smallest real value
+array ZPOSV[NP]; array ZPOSW[NP]
+do for [p=1:NP] {
+    ZPOSV[p] = isnan(VLOP[p]) ? 1 : VLOP[p] / 10.0
+    ZPOSW[p] = isnan(WLOP[p]) ? 1 : WLOP[p] / 10.0
+}
 
 # $DATA: one index block per non-empty group (gnuplot does not count empty blocks, so an empty
 # group must not get one); BLK[g] is the block number of group g.
@@ -181,7 +232,7 @@ NBLK = 0
 set print $DATA
 do for [g=1:NG] {
     BLK[g] = -1
-    if (CNT[g] > 0) {
+    if (CNTV[g] + CNTW[g] > 0) {
         BLK[g] = NBLK
         NBLK = NBLK + 1
         do for [i=1:|$ROWS|] {
@@ -208,9 +259,13 @@ do for [e=1:NE] {
     do for [p=1:NP] { if (CNT[(p-1)*NE + e] > 0) { SHOWN[e] = 1 } }
     if (SHOWN[e]) { NE_SHOWN = NE_SHOWN + 1; MAXLEN = (strlen(UE[e]) > MAXLEN) ? strlen(UE[e]) : MAXLEN }
 }
+NFTITLE = "nonfinite (some replicates excluded)"
+ZTITLE = "open, on the ≈0 line: < 1e-12 × panel max"
+if (NNONFINITE > 0 && strlen(NFTITLE) > MAXLEN) { MAXLEN = strlen(NFTITLE) }
+if (NZERO > 0 && strlen(ZTITLE) > MAXLEN) { MAXLEN = strlen(ZTITLE) }
 KEYCOLS = int(800 / (MAXLEN * 7 + 70))
 KEYCOLS = (KEYCOLS < 1) ? 1 : (KEYCOLS > 3 ? 3 : KEYCOLS)
-NKEYENT = NE_SHOWN + (NNONFINITE > 0 ? 1 : 0)
+NKEYENT = NE_SHOWN + (NNONFINITE > 0 ? 1 : 0) + (NZERO > 0 ? 1 : 0)
 KEYROWS = (NKEYENT + KEYCOLS - 1) / KEYCOLS
 KEYROWS = (KEYROWS < 1) ? 1 : KEYROWS
 TITLE_PX = 62
@@ -222,9 +277,12 @@ ROW_PX = ROWTITLE_PX + PANEL_PX + XLAB_PX
 H = TITLE_PX + NP * ROW_PX + KEY_PX
 H = (H < 400) ? 400 : H
 
-if (KIND eq "svg") { set term svg size W,H dynamic enhanced font FONT background "white" } \
+if (KIND eq "svg") { set term svg size W,H enhanced font FONT background "white" } \
 else { set term pngcairo size W,H enhanced font FONT }
 set output OUT
+
+# the svg terminal draws points about 1.4 times larger than pngcairo at the same size
+PSCALE = (KIND eq "svg") ? 0.7 : 1.0
 
 # screen coordinates from pixels (y measured from the top)
 sx(px) = px / real(W)
@@ -234,21 +292,20 @@ sy(px) = 1.0 - px / real(H)
 array COL[12] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", \
                  "#000000", "#8C564B", "#7F7F7F", "#BCBD22", "#9467BD", "#F0E442"]
 array PT[8] = [7, 5, 9, 11, 13, 15, 4, 6]
+array PTO[8] = [6, 4, 8, 10, 12, 14, 4, 6]      # open version of PT, for numerically-zero values
 do for [e=1:NE] {
-    eval sprintf("set linetype %d lc rgb '%s' lw 1.6 pt %d ps 0.9 dt %d", \
-        e, COL[(e-1) % 12 + 1], PT[(e-1) % 8 + 1], ((e-1) / 12) % 4 + 1)
+    eval sprintf("set linetype %d lc rgb '%s' lw 1.6 pt %d ps %.2f dt %d", \
+        e, COL[(e-1) % 12 + 1], PT[(e-1) % 8 + 1], 0.9 * PSCALE, ((e-1) / 12) % 4 + 1)
 }
 
 # ---- text -----------------------------------------------------------------------------------
 RTXT = isnan(RMIN) ? "" : (RMIN == RMAX ? sprintf("R = %d replicates per point", RMIN) \
                                          : sprintf("R = %d–%d replicates per point", RMIN, RMAX))
 STEPTXT = (isnan(STEPMAX) || NSTEPS_DROPPED == 0) ? "" : sprintf("; trajectory file: last step (%d) only", STEPMAX)
-SUB = sprintf("%s; error bars ±1 standard error%s", RTXT, STEPTXT)
+SUB = (NKEPT == 0) ? "" : sprintf("%s; error bars ±1 standard error%s", RTXT, STEPTXT)
 FIGTITLE = (NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP)
 
 set multiplot
-set label 901 FIGTITLE at screen 0.5, sy(20) center font "sans,13" noenhanced
-set label 902 SUB at screen 0.5, sy(42) center font "sans,10" tc rgb "#444444" noenhanced
 
 set logscale x 2
 set format x "%g"
@@ -261,12 +318,19 @@ unset title
 set style data yerrorlines
 set bars 0.6
 
+# the "≈ 0" level: a label at its left end and a dotted line half a decade above it
+ZEROLEVEL(z) = sprintf("set label 907 '≈ 0' at graph 0.01, first %.10g left offset 0.3, 0 font 'sans,9' tc rgb '#666666'; ", z) . \
+               sprintf("set arrow 907 from graph 0, first %.10g to graph 1, first %.10g nohead dt 3 lc rgb '#999999'", z * sqrt(10), z * sqrt(10))
 decades(lo, hi) = log10(hi) - log10(lo)
 yfmt(lo, hi) = decades(lo, hi) >= 1.2 ? "10^{%L}" : "%.2g"
 
-XLO = isnan(KMIN) ? 0.7 : KMIN / 1.35
+# with numerically-zero points, leave room at the left for the "≈ 0" label
+XLO = isnan(KMIN) ? 0.7 : KMIN / (NZERO > 0 ? 2.2 : 1.35)
 XHI = isnan(KMAX) ? 1.4 : KMAX * 1.35
 if (XLO >= XHI / 1.9) { XLO = XLO / 1.5; XHI = XHI * 1.5 }
+# tics at KMIN, 2 KMIN, 4 KMIN, ... (every other power of two when K spans more than 2^8)
+XSTEP = (!isnan(KMIN) && KMAX / KMIN > 256) ? 4 : 2
+XT0 = isnan(KMIN) ? 1 : KMIN
 
 L1 = 78; R1 = 430; L2 = 540; R2 = 885
 do for [p=1:NP] {
@@ -297,20 +361,30 @@ do for [p=1:NP] {
     if (NPTS > 0) {
         set yrange [*:*]
         set format y yfmt(VLOP[p], VHIP[p])
+        set tics nomirror out scale 0.6
+        set xtics XT0, XSTEP
     } else {
-        set yrange [1:10]; set format y ""
+        set yrange [1:10]; unset tics
     }
     set ylabel "variance per coordinate\n(mean over coordinates)" offset 0.5, 0
     unset key
+    unset arrow
     CMD = ""
+    NZP = 0
     do for [e=1:NE] {
         g = (p-1)*NE + e
-        if (CNT[g] > 0) {
+        if (CNTV[g] > 0) {
             CMD = CMD . sprintf("%s$DATA index %d using 2:3:4:5 lt %d notitle", (strlen(CMD) ? ", " : ""), BLK[g], e)
         }
+        if (ZVC[g] > 0) {
+            NZP = NZP + ZVC[g]
+            CMD = CMD . sprintf("%s$ROWS using (column(1) == %d && column(10) == 1 ? column(2) : NaN):(ZPOSV[%d]) with points lt %d pt %d notitle", \
+                  (strlen(CMD) ? ", " : ""), g, p, e, PTO[(e-1) % 8 + 1])
+        }
     }
+    if (NZP > 0) { eval ZEROLEVEL(ZPOSV[p]) }
     if (NNF[p] > 0) {
-        CMD = CMD . sprintf(", $ROWS using (column(9) == 2 && int((column(1)-1) / NE) == %d ? column(2) : NaN):3 with points pt 6 ps 1.8 lc rgb 'black' notitle", p-1)
+        CMD = CMD . sprintf(", $ROWS using (column(9) == 2 && int((column(1)-1) / NE) == %d ? column(2) : NaN):3 with points pt 6 ps 1.8*PSCALE lc rgb 'black' notitle", p-1)
     }
     if (strlen(CMD) == 0) { CMD = "NaN notitle" }
     eval "plot " . CMD
@@ -318,30 +392,39 @@ do for [p=1:NP] {
     # -- right panel: work_norm_var ------------------------------------------------------------
     unset label
     unset key
+    unset arrow
     set lmargin at screen sx(L2); set rmargin at screen sx(R2)
-    NW = 0
     CMD = ""
+    NZP = 0
     do for [e=1:NE] {
         g = (p-1)*NE + e
-        if (CNT[g] > 0) {
+        if (CNTW[g] > 0) {
             CMD = CMD . sprintf("%s$DATA index %d using 2:6:7:8 lt %d notitle", (strlen(CMD) ? ", " : ""), BLK[g], e)
         }
+        if (ZWC[g] > 0) {
+            NZP = NZP + ZWC[g]
+            CMD = CMD . sprintf("%s$ROWS using (column(1) == %d && column(11) == 1 ? column(2) : NaN):(ZPOSW[%d]) with points lt %d pt %d notitle", \
+                  (strlen(CMD) ? ", " : ""), g, p, e, PTO[(e-1) % 8 + 1])
+        }
     }
-    if (NPTS > 0 && !isnan(WLOP[p])) {
+    if (strlen(CMD) > 0) {
         set yrange [*:*]
         set format y yfmt(WLOP[p], WHIP[p])
+        set tics nomirror out scale 0.6
+        set xtics XT0, XSTEP
+        if (NZP > 0) { eval ZEROLEVEL(ZPOSW[p]) }
     } else {
-        set yrange [1:10]; set format y ""
+        set yrange [1:10]; unset tics
         set label 906 (NPTS > 0 ? "work_norm_var not available" : "no plottable rows") at graph 0.5, 0.5 center noenhanced
-        CMD = ""
+        CMD = "NaN notitle"
     }
     set ylabel "variance × f-evals per estimate\n(work\\_norm\\_var)" offset 0.5, 0
-    if (strlen(CMD) == 0) { CMD = "NaN notitle" }
     eval "plot " . CMD
 }
 
 # ---- key: a frameless full-width panel in the bottom band ------------------------------------
 unset label
+unset arrow
 unset logscale
 unset grid
 unset border
@@ -360,9 +443,12 @@ do for [e=1:NE] {
     }
 }
 if (NNONFINITE > 0) {
-    CMD = CMD . ", NaN with points pt 6 ps 1.8 lc rgb 'black' title 'status nonfinite (non-finite replicates excluded)'"
+    CMD = CMD . ", NaN with points pt 6 ps 1.8*PSCALE lc rgb 'black' title NFTITLE"
 }
-if (strlen(CMD) == 0) { CMD = "NaN notitle" }
+if (NZERO > 0) {
+    CMD = CMD . ", NaN with points pt 4 lc rgb '#666666' title ZTITLE"
+}
+if (strlen(CMD) == 0) { CMD = "NaN notitle"; unset key }
 eval "plot " . CMD
 unset multiplot
 unset output

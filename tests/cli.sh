@@ -1,0 +1,113 @@
+#!/bin/sh
+# End-to-end tests of the gradvar command line: exit codes, error messages, output files,
+# determinism across thread counts, partial runs.  GRADVAR = path to the binary.
+G=${GRADVAR:-./gradvar}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "  FAIL: $*"; }
+
+# expect CODE PATTERN CMD... : exit status CODE and PATTERN (grep -E) somewhere in stdout+stderr
+expect() {
+    code=$1 pat=$2
+    shift 2
+    "$@" >"$T/out" 2>&1
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then bad "'$*' exited $rc, expected $code: $(head -c 300 "$T/out")"; return; fi
+    if [ -n "$pat" ] && ! grep -Eq -- "$pat" "$T/out"; then bad "'$*' output lacks /$pat/: $(head -c 300 "$T/out")"; return; fi
+    ok
+}
+
+Q=bernoulli-quadratic:D=5,t=0.3,p=0.3
+expect 0 "gradvar [0-9]" $G --version
+expect 0 "usage" $G --help
+for c in list exact run describe bench; do expect 0 "usage" $G $c --help; done
+expect 2 "valid commands: bench, describe, exact, list, run" $G frobnicate
+expect 2 "usage" $G
+expect 0 "rloo.*unbiased" $G list estimators
+expect 0 "bernoulli-quadratic" $G list problems
+expect 2 "valid: estimators, problems" $G list things
+
+# unknown names list the valid ones
+expect 2 "unknown problem 'nope'; valid problems: .*bernoulli-quadratic" $G run -p nope -e rloo -K 2 -R 10
+expect 2 "unknown estimator 'nope'; valid estimators: .*rloo" $G run -p $Q -e nope -K 2 -R 10
+expect 2 "unknown estimator 'nope'" $G run -p $Q -e rloo,nope -K 2 -R 10
+# unknown and malformed option keys name the key and the valid keys
+expect 2 "unknown option 'Q' for problem 'bernoulli-quadratic'; valid options: preset, D, t, p, logit" $G run -p bernoulli-quadratic:Q=1 -e rloo -K 2 -R 10
+expect 2 "unknown option 'tau' for estimator 'rloo'" $G run -p $Q -e rloo:tau=1 -K 2 -R 10
+expect 2 "decay=2 .*must be in \[0, 1\]" $G run -p $Q -e reinforce-ema:decay=2 -K 2 -R 10
+expect 2 "D=abc .*not an integer" $G run -p bernoulli-quadratic:D=abc -e rloo -K 2 -R 10
+expect 2 "not key=value" $G run -p bernoulli-quadratic:D -e rloo -K 2 -R 10
+expect 2 "p=0.5/x .*not a number" $G run -p bernoulli-quadratic:D=2,p=0.5/x -e rloo -K 2 -R 10
+expect 2 "has 3 values; give 1 or D=2" $G run -p bernoulli-quadratic:D=2,p=0.1/0.2/0.3 -e rloo -K 2 -R 10
+expect 2 "unknown preset 'x'; valid presets" $G exact -p bernoulli-quadratic:preset=x
+expect 2 "row of unit 0 sums to" $G exact -p categorical-linear:D=1,C=2,p=0.5/0.6
+expect 2 "-R 1: expected an integer" $G run -p $Q -e rloo -K 2 -R 1
+expect 2 "-K 0" $G run -p $Q -e rloo -K 0 -R 10
+expect 2 "unknown option" $G run -p $Q -e rloo -K 2 --frobnicate
+expect 2 "unknown generator" $G run -p $Q -e rloo -K 2 -R 10 --rng nope
+expect 2 "needs at least one estimator" $G run -p $Q
+
+# incompatible: exit 2 for a single pair, a row with the reason otherwise
+expect 2 "incompatible: rloo needs K >= 2 \(got K=1\)" $G run -p $Q -e rloo -K 1 -R 10
+expect 0 "rloo,expectation,1,0,.*,incompatible,rloo needs K >= 2" $G run -p $Q -e rloo -K 1,2 -R 10 -q
+
+# enumeration limit
+expect 2 "1.049e\+06 joint states, above the enumeration limit 1000 .*--max-states" $G exact -p bernoulli-coupled:D=20 --max-states 1000
+expect 0 "method,enumeration" $G exact -p bernoulli-coupled:D=8
+expect 0 "check_enumeration_max_abs_diff" $G exact -p categorical-abs:D=3,C=4 --check
+expect 0 "" $G run -p bernoulli-coupled:D=12 -p $Q -e rloo -K 2 -R 10 --max-states 100 -o "$T/lim.csv"
+grep -q "error,\"exact reference: problem bernoulli-coupled:D=12 has 4096 joint states" "$T/lim.csv" && ok || bad "over-limit problem in a multi-problem run should give error rows"
+
+# output files: CSV + meta, atomically (no temporary files left), header first
+expect 0 "" $G run -p $Q -e reinforce,rloo -K 2,4 -R 300 -o "$T/a.csv" --per-coord -q
+[ "$(head -1 "$T/a.csv" | cut -d, -f1-4)" = "problem,estimator,objective,K" ] && ok || bad "CSV header"
+[ "$(wc -l <"$T/a.csv")" -eq 5 ] && ok || bad "expected 4 rows + header in a.csv"
+grep -q "^status=complete" "$T/a.meta" && grep -q "^gsl_version=" "$T/a.meta" && grep -q "^seed=1" "$T/a.meta" && ok || bad "meta sidecar"
+[ "$(wc -l <"$T/a.coord.csv")" -eq 21 ] && ok || bad "per-coordinate rows: 4 cells x 5 coordinates + header"
+ls "$T" | grep -q tmp && bad "temporary file left behind" || ok
+
+# determinism: same seed => byte-identical CSV for 1 and 2 threads (timing column left empty)
+for th in 1 2; do
+    $G run -p $Q -p categorical-linear:alpha=10 -p bernoulli-coupled:D=10 -e reinforce,reinforce-ema,reinforce-mean,reinforce-optimal,rloo \
+        -K 1,3 -R 3000 --seed 42 --no-timing --threads $th -q -o "$T/det$th.csv" || bad "determinism run failed"
+done
+cmp -s "$T/det1.csv" "$T/det2.csv" && ok || bad "CSV differs between 1 and 2 threads"
+OMP_NUM_THREADS=2 $G run -p $Q -e rloo -K 2 -R 3000 --seed 43 --no-timing -q >"$T/s2.csv"
+OMP_NUM_THREADS=1 $G run -p $Q -e rloo -K 2 -R 3000 --seed 43 --no-timing -q >"$T/s1.csv"
+cmp -s "$T/s1.csv" "$T/s2.csv" && ok || bad "stdout CSV differs between OMP_NUM_THREADS=1 and 2"
+OMP_NUM_THREADS=1 $G run -p $Q -e rloo -K 2 -R 3000 --seed 44 --no-timing -q >"$T/s3.csv"
+cmp -s "$T/s1.csv" "$T/s3.csv" && bad "different seeds gave identical output" || ok
+# option order does not change the stream (canonical specs)
+$G run -p bernoulli-quadratic:p=0.3,t=0.3,D=5 -e rloo -K 2 -R 3000 --seed 43 --no-timing -q >"$T/s4.csv"
+cmp -s "$T/s1.csv" "$T/s4.csv" && ok || bad "option order changed the results"
+
+# describe and --params
+expect 0 "valid|options:" $G describe -p categorical-linear:D=2,C=3 --params "$T/params.csv"
+[ "$(head -1 "$T/params.csv")" = "unit,class,coord,eta,prob" ] && [ "$(wc -l <"$T/params.csv")" -eq 7 ] && ok || bad "describe --params"
+
+# suites: errors name file and line; a good suite writes CSVs and REPORT.md
+printf '# c\nq1 -p %s -e rloo -K 2 -R 100\nq2 -p %s -e nope -K 2\n' "$Q" "$Q" >"$T/bad.suite"
+expect 2 "bad.suite:3 \(q2\): unknown estimator 'nope'" $G bench "$T/bad.suite" --out "$T/r0"
+[ -e "$T/r0/q1.csv" ] && bad "a suite with a bad line must not run anything" || ok
+printf 'q1 -p %s -e rloo -K 2 -R 100\nq1 -p %s -e rloo -K 2\n' "$Q" "$Q" >"$T/dup.suite"
+expect 2 "already used on line 1" $G bench "$T/dup.suite" --out "$T/r1"
+printf 'q1 -p %s \\\n   -e rloo,reinforce -K 1,2 -R 200\n' "$Q" >"$T/good.suite"
+expect 0 "" $G bench "$T/good.suite" --out "$T/r2" -q
+[ -s "$T/r2/q1.csv" ] && [ -s "$T/r2/q1.meta" ] && grep -q "^## q1" "$T/r2/REPORT.md" && ok || bad "bench outputs"
+
+# partial runs keep finished rows: interrupt a run after its first cell
+# (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored; timeout bounds
+# the run if the signal is lost.)
+timeout 60 $G run -p $Q -e reinforce -K 2 -R 100 -p bernoulli-quadratic:D=2000 -e reinforce -K 64 -R 100000000 -o "$T/part.csv" -q &
+pid=$!
+i=0
+while [ ! -s "$T/part.csv" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pid 2>/dev/null
+wait $pid 2>/dev/null
+[ "$(wc -l <"$T/part.csv")" -ge 2 ] && grep -q "^status=partial" "$T/part.meta" && ok || bad "partial run lost its finished rows"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
