@@ -104,7 +104,7 @@ expect 0 "" $G bench "$T/good.suite" --out "$T/r2" -q
 timeout 60 $G run -p $Q -e reinforce -K 2 -R 100 -p bernoulli-quadratic:D=2000 -e reinforce -K 64 -R 100000000 -o "$T/part.csv" -q &
 pid=$!
 i=0
-while [ ! -s "$T/part.csv" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -s "$T/part.meta" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $pid 2>/dev/null
 wait $pid 2>/dev/null
 [ "$(wc -l <"$T/part.csv")" -ge 2 ] && grep -q "^status=partial" "$T/part.meta" && ok || bad "partial run lost its finished rows"
