@@ -15,10 +15,11 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS  ?= $(OPT) $(ARCH) -g
 OMP     := -fopenmp
 LDLIBS  := -lgsl -lgslcblas -lcsv -lm
-GIT_HASH := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_HASH := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 VERSION := 0.1.0
 
 BUILD := build
+.DEFAULT_GOAL := all
 SANITIZER ?=
 ifeq ($(SANITIZER),)
 else ifeq ($(SANITIZER),address)
@@ -33,8 +34,18 @@ else
   $(error SANITIZER must be 'address' or 'undefined' (got '$(SANITIZER)'))
 endif
 
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(OMP) -I. \
-  -DGV_VERSION='"$(VERSION)"' -DGV_GIT_HASH='"$(GIT_HASH)"' -DGV_CFLAGS='"$(strip $(CFLAGS))"'
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(OMP) -I. -I$(BUILD)/gen \
+  -DGV_VERSION='"$(VERSION)"' -DGV_CFLAGS='"$(strip $(CFLAGS))"'
+
+# The git hash lives in a generated header that changes only when the hash does, so .meta files
+# never carry a stale hash and an unchanged tree does not rebuild.
+$(BUILD)/gen/gv_githash.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define GV_GIT_HASH "$(GIT_HASH)"' > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+$(BUILD)/harness/output.o $(BUILD)/harness/main.o $(BUILD)/harness/report.o: $(BUILD)/gen/gv_githash.h
+.PHONY: FORCE
+FORCE:
 
 LIB_SRC := $(wildcard harness/*.c) $(wildcard estimators/*.c) $(wildcard problems/*.c)
 LIB_SRC := $(filter-out harness/main.c,$(LIB_SRC))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <gsl/gsl_errno.h>
 
+#include "gv_githash.h"
 #include "harness/cli.h"
 #include "harness/exact.h"
 #include "harness/output.h"

@@ -1,5 +1,6 @@
 /* output.c — CSV via libcsv (fields quoted only when they need it), the .meta sidecar, and
  * atomic replacement (write temp file in the same directory, fsync, rename). */
+#include "gv_githash.h"
 #include "harness/output.h"
 
 #include <csv.h>
@@ -142,8 +143,12 @@ static int w_meta(FILE *f, const void *c)
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     fprintf(f, "gradvar_version=%s\n", GV_VERSION);
     fprintf(f, "git_hash=%s\n", GV_GIT_HASH);
-#ifdef __VERSION__
-    fprintf(f, "compiler=%s\n", __VERSION__);
+#if defined(__clang__)
+    fprintf(f, "compiler=clang %s\n", __clang_version__);
+#elif defined(__GNUC__)
+    fprintf(f, "compiler=gcc %s\n", __VERSION__);
+#else
+    fprintf(f, "compiler=unknown\n");
 #endif
     fprintf(f, "cflags=%s\n", GV_CFLAGS);
     fprintf(f, "gsl_version=%s\n", gsl_version);

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <gsl/gsl_cdf.h>
 
+#include "gv_githash.h"
 #include "harness/cli.h"
 #include "harness/output.h"
 
