@@ -4,7 +4,8 @@
  *   reinforce-mean     baseline c = exact E f ("R*", oracle)
  *   reinforce-optimal  per-coordinate c_p = E[f s_p^2] / E[s_p^2] (oracle), from the exact
  *                      conditional means: Bernoulli c = (1-theta) m_1 + theta m_0; categorical
- *                      c_j = (1-pi_j) m_j + pi_j sum_{c!=j} pi_c m_c / (1 - pi_j).
+ *                      c_j = (1-pi_j) m_j + pi_j sum_{c!=j} pi_c m_c / (1 - pi_j); count units
+ *                      c = sum_v p(v) s(v)^2 m_v / sum_v p(v) s(v)^2.
  * Cost: K evaluations of f.  All unbiased: E s_p = 0 for every constant baseline. */
 #include <math.h>
 #include <stdlib.h>
@@ -78,6 +79,14 @@ static void rf_optimal_baseline(const gv_eval *ev, double *base)
         const double *m = cond + u->cond, *p = pt->prob + u->param, *q = pt->comp + u->param;
         if (u->kind == GV_UNIT_BERNOULLI) {
             base[u->param] = q[0] * m[1] + p[0] * m[0];
+        } else if (u->kind == GV_UNIT_COUNT) { /* sum_v p s^2 m / sum_v p s^2 over the support cap */
+            double eta = pt->eta[u->param], num = 0, den = 0;
+            for (int v = 0; v < u->ncat; v++) {
+                double sc = gv_count_score(u, eta, v), w = exp(gv_count_logpmf(u, eta, v)) * sc * sc;
+                num += w * m[v];
+                den += w;
+            }
+            base[u->param] = den > 0 ? num / den : ev->exact->value;
         } else {
             double M = 0;
             for (int c = 0; c < u->ncat; c++) M += p[c] * m[c];
@@ -126,7 +135,7 @@ static void rf_adapt(void *v, const gv_eval *ev)
 }
 
 #define RF_COMMON                                                                          \
-    .objective = GV_OBJ_EXPECTATION, .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL,     \
+    .objective = GV_OBJ_EXPECTATION, .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL | GV_UNIT_COUNT, \
     .min_K = 1, .K_multiple = 1, .biased = 0, .cost = "K", .state_size = sizeof(rf_state_t), \
     .free = rf_free, .estimate = rf_estimate
 

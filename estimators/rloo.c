@@ -52,7 +52,7 @@ const gv_estimator_type gv_est_rloo = {
     .description = "leave-one-out baseline: 1/(K-1) sum (f_k - fbar) s(z_k)",
     .citation = "Kool, van Hoof & Welling 2019 (ICLR DeepRL workshop); Salimans & Knowles 1402.0459",
     .objective = GV_OBJ_EXPECTATION,
-    .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL,
+    .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL | GV_UNIT_COUNT,
     .needs = GV_NEED_F,
     .min_K = 2, .K_multiple = 1, .biased = 0, .cost = "K",
     .options = rloo_opts,

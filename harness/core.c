@@ -47,7 +47,7 @@ double gv_logsumexp(const double *x, int n)
 
 /* ---------------------------------------------------------------- layouts */
 
-int gv_layout_init(gv_layout *L, int n_units, const unsigned *kind, const int *ncat)
+int gv_layout_init_units(gv_layout *L, int n_units, const gv_unit *proto)
 {
     memset(L, 0, sizeof *L);
     if (n_units < 1) return -1;
@@ -56,9 +56,9 @@ int gv_layout_init(gv_layout *L, int n_units, const unsigned *kind, const int *n
     L->n_units = n_units;
     for (int i = 0; i < n_units; i++) {
         gv_unit *u = &L->units[i];
-        u->kind = kind[i];
-        u->ncat = kind[i] == GV_UNIT_BERNOULLI ? 2 : ncat[i];
-        u->nparam = kind[i] == GV_UNIT_CATEGORICAL ? u->ncat : 1;
+        *u = proto[i];
+        if (u->kind == GV_UNIT_BERNOULLI) u->ncat = 2;
+        u->nparam = u->kind == GV_UNIT_CATEGORICAL ? u->ncat : 1;
         u->param = L->n_params;
         u->cond = L->n_cond;
         L->n_params += u->nparam;
@@ -67,6 +67,17 @@ int gv_layout_init(gv_layout *L, int n_units, const unsigned *kind, const int *n
         if (u->ncat > L->max_ncat) L->max_ncat = u->ncat;
     }
     return 0;
+}
+
+int gv_layout_init(gv_layout *L, int n_units, const unsigned *kind, const int *ncat)
+{
+    if (n_units < 1) return -1;
+    gv_unit *p = calloc((size_t)n_units, sizeof *p);
+    if (!p) return -1;
+    for (int i = 0; i < n_units; i++) p[i].kind = kind[i], p[i].ncat = ncat[i];
+    int rc = gv_layout_init_units(L, n_units, p);
+    free(p);
+    return rc;
 }
 
 int gv_layout_uniform(gv_layout *L, int n_units, unsigned kind, int ncat)
@@ -135,6 +146,10 @@ void gv_point_set(gv_point *pt, const double *eta)
             p[0] = gv_sigmoid(e[0]);
             c[0] = gv_sigmoid(-e[0]);
             F[0] = p[0];
+        } else if (u->kind == GV_UNIT_COUNT) { /* rate, or success probability q */
+            p[0] = u->family == GV_POISSON ? exp(e[0]) : gv_sigmoid(e[0]);
+            c[0] = u->family == GV_POISSON ? 0.0 : gv_sigmoid(-e[0]);
+            F[0] = 0;
         } else { /* categorical: stable softmax; 1 - pi_j as the sum of the others */
             int C = u->ncat;
             double m = -INFINITY, s = 0;
@@ -175,9 +190,11 @@ void gv_sample(const gv_point *pt, gsl_rng *r, int *z)
     }
     for (int i = 0; i < L->n_units; i++) {
         const gv_unit *u = &L->units[i];
-        double v = gv_uniform(r);
+        double v = u->kind == GV_UNIT_COUNT ? 0 : gv_uniform(r);
         if (u->kind == GV_UNIT_BERNOULLI) {
             z[i] = v < pt->prob[u->param];
+        } else if (u->kind == GV_UNIT_COUNT) {
+            z[i] = gv_count_sample(u, pt->eta[u->param], r);
         } else {
             const double *F = pt->cdf + u->param;
             int lo = 0, hi = u->ncat - 1; /* first j with v < F[j]; F[C-1] = 1 > v */
@@ -213,6 +230,8 @@ void gv_score_axpy(const gv_point *pt, const int *z, double w, double *g)
         double *gi = g + u->param;
         if (u->kind == GV_UNIT_BERNOULLI) {
             gi[0] += w * (z[i] ? pt->comp[u->param] : -p[0]);
+        } else if (u->kind == GV_UNIT_COUNT) {
+            gi[0] += w * gv_count_score(u, pt->eta[u->param], z[i]);
         } else {
             /* score_j = 1[z = j] - pi_j; at j = z it is 1 - pi_z, kept exact via comp */
             int zi = z[i];
@@ -232,6 +251,8 @@ double gv_log_q(const gv_point *pt, const int *z)
         const double *e = pt->eta + u->param;
         if (u->kind == GV_UNIT_BERNOULLI) {
             s += gv_log_sigmoid(z[i] ? e[0] : -e[0]);
+        } else if (u->kind == GV_UNIT_COUNT) {
+            s += gv_count_logpmf(u, e[0], z[i]);
         } else {
             s += e[z[i]] - gv_logsumexp(e, u->ncat);
         }

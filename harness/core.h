@@ -4,7 +4,10 @@
  * parameter vector eta (the estimand is dL/deta):
  *   Bernoulli   : 1 parameter, the logit;           z in {0,1}; score  b - theta
  *   categorical : C parameters, the class logits;   z in {0..C-1}; score onehot(z) - pi
- *   count       : 1 parameter (log-rate / logit);   reserved for the count-unit issue
+ *   count       : 1 parameter: log-rate (Poisson) or logit of the success probability (binomial,
+ *                 geometric, negative binomial); z in {0, 1, ...}; score d/deta log p(z).
+ *                 ncat = M is a support cap: exact references sum values 0..M-1 and check that
+ *                 the neglected tail P(X >= M) is below GV_COUNT_TAIL at the current parameter.
  * A unit also owns `ncat` rows of the conditional-mean table E[f | z_unit = v] that the exact
  * reference computes (2 rows for a Bernoulli unit), from which every exact gradient follows.
  */
@@ -38,9 +41,16 @@ enum gv_need {
     GV_NEED_EXACT = 8u        /* exact E f and conditional means (oracle baselines) */
 };
 
+enum gv_count_family { GV_POISSON = 1, GV_BINOMIAL, GV_GEOMETRIC, GV_NEGBIN };
+
+/* Largest tail mass a count unit's truncated support may neglect in an exact reference. */
+#define GV_COUNT_TAIL 1e-12
+
 typedef struct {
     unsigned kind; /* one gv_unit_kind */
-    int ncat;      /* support size: 2 Bernoulli, C categorical */
+    int ncat;      /* support size: 2 Bernoulli, C categorical, support cap M for counts */
+    int family;    /* count units: enum gv_count_family */
+    double shape;  /* count units: trials N (binomial), r (negative binomial) */
     int param;     /* offset of this unit's parameters in eta */
     int nparam;    /* 1 Bernoulli, C categorical */
     int cond;      /* offset of this unit's rows in the conditional-mean table */
@@ -57,6 +67,8 @@ typedef struct {
 
 /* Build a layout of n_units units; kind[i], ncat[i] (ncat ignored for Bernoulli). */
 int gv_layout_init(gv_layout *L, int n_units, const unsigned *kind, const int *ncat);
+/* Build a layout from unit prototypes (kind, ncat, family, shape); offsets are filled in. */
+int gv_layout_init_units(gv_layout *L, int n_units, const gv_unit *proto);
 int gv_layout_uniform(gv_layout *L, int n_units, unsigned kind, int ncat);
 void gv_layout_free(gv_layout *L);
 const char *gv_unit_kind_names(unsigned kinds, char *buf, size_t len);
@@ -65,7 +77,7 @@ const char *gv_unit_kind_names(unsigned kinds, char *buf, size_t len);
 typedef struct {
     const gv_layout *layout;
     double *eta;  /* n_params */
-    double *prob; /* theta (Bernoulli) or pi (categorical), n_params */
+    double *prob; /* theta (Bernoulli), pi (categorical), rate or success probability (count) */
     double *comp; /* 1 - prob, computed without cancellation (sigma(-eta), sum of other pi) */
     double *cdf;  /* categorical inverse-CDF table, n_params; last entry of a unit is 1 */
 } gv_point;
@@ -80,6 +92,15 @@ void gv_sample(const gv_point *pt, gsl_rng *r, int *z);
 void gv_score_axpy(const gv_point *pt, const int *z, double w, double *g);
 /* log q(z) (used by enumeration and tests). */
 double gv_log_q(const gv_point *pt, const int *z);
+
+/* Count units (harness/count.c).  eta = log-rate (Poisson) or logit q (the others). */
+double gv_count_logpmf(const gv_unit *u, double eta, double k);
+double gv_count_score(const gv_unit *u, double eta, double k); /* d/deta log p(k) */
+double gv_count_mean(const gv_unit *u, double eta);
+double gv_count_tail(const gv_unit *u, double eta, int M);      /* P(X >= M) */
+int gv_count_support(const gv_unit *u, double eta, double eps); /* least M with P(X >= M) <= eps */
+int gv_count_sample(const gv_unit *u, double eta, gsl_rng *r);
+const char *gv_count_family_name(int family);
 
 /* Options: "name:key=value,key=value"; list values are slash-separated. */
 typedef struct {

@@ -40,6 +40,18 @@ void gv_exact_grad_from_cond(const gv_point *pt, const double *cond, double *gra
         const double *m = cond + u->cond, *p = pt->prob + u->param;
         if (u->kind == GV_UNIT_BERNOULLI) {
             grad[u->param] = p[0] * pt->comp[u->param] * (m[1] - m[0]);
+        } else if (u->kind == GV_UNIT_COUNT) {
+            /* sum_v p(v) s(v) (m_v - mbar) over the truncated support (tail <= GV_COUNT_TAIL) */
+            double eta = pt->eta[u->param], W = 0, mbar = 0, g = 0;
+            for (int v = 0; v < u->ncat; v++) {
+                double w = exp(gv_count_logpmf(u, eta, v));
+                W += w;
+                mbar += w * m[v];
+            }
+            mbar /= W;
+            for (int v = 0; v < u->ncat; v++)
+                g += exp(gv_count_logpmf(u, eta, v)) * gv_count_score(u, eta, v) * (m[v] - mbar);
+            grad[u->param] = g / W;
         } else {
             double mbar = 0;
             for (int c = 0; c < u->ncat; c++) mbar += p[c] * m[c];
@@ -52,6 +64,7 @@ void gv_exact_grad_from_cond(const gv_point *pt, const double *cond, double *gra
 static double unit_prob(const gv_point *pt, const gv_unit *u, int v)
 {
     if (u->kind == GV_UNIT_BERNOULLI) return v ? pt->prob[u->param] : pt->comp[u->param];
+    if (u->kind == GV_UNIT_COUNT) return exp(gv_count_logpmf(u, pt->eta[u->param], v));
     return pt->prob[u->param + v];
 }
 
@@ -93,6 +106,8 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
             double l;
             if (u->kind == GV_UNIT_BERNOULLI)
                 l = gv_log_sigmoid(v ? pt->eta[u->param] : -pt->eta[u->param]);
+            else if (u->kind == GV_UNIT_COUNT)
+                l = gv_count_logpmf(u, pt->eta[u->param], v);
             else
                 l = pv > 0 ? log(pv) : -INFINITY;
             lqv[u->cond + v] = l;
@@ -185,6 +200,18 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
 int gv_exact_compute(const gv_problem *p, const gv_point *pt, double max_states, int force_enum,
                      gv_exact *ex, char *err)
 {
+    /* count units: the truncated support must hold all but GV_COUNT_TAIL of the mass here */
+    for (int i = 0; i < p->layout.n_units; i++) {
+        const gv_unit *u = &p->layout.units[i];
+        if (u->kind != GV_UNIT_COUNT) continue;
+        double tail = gv_count_tail(u, pt->eta[u->param], u->ncat);
+        if (!(tail <= GV_COUNT_TAIL)) {
+            gv_err(err, "count unit %d (%s, mean %.4g) of %s: its support cap %d leaves tail mass %.3g > %g at this "
+                   "parameter; raise the problem's support= option", i, gv_count_family_name(u->family),
+                   gv_count_mean(u, pt->eta[u->param]), p->spec, u->ncat, tail, GV_COUNT_TAIL);
+            return GV_EFAIL;
+        }
+    }
     if (p->type->exact && !force_enum) {
         int rc = p->type->exact(p, pt, &ex->value, ex->cond);
         if (rc) return gv_err(err, "closed-form exact reference of %s failed", p->spec), GV_EFAIL;
