@@ -70,6 +70,10 @@ typedef struct gv_estimator_type {
     void (*copy_learned)(void *dst, const void *src);        /* may be NULL (nothing learned) */
     int (*estimate)(void *state, gv_eval *ev, int K, gsl_rng *r, double *g); /* 0 ok */
     void (*adapt)(void *state, const gv_eval *ev);           /* may be NULL */
+    /* Trajectory mode: called before each optimisation step (temperature annealing); may be NULL. */
+    void (*schedule)(void *state, long step);
+    /* Optional remark for the row's message column (e.g. a truncation bound); may be NULL. */
+    void (*note)(const void *state, char *buf, size_t len);
 } gv_estimator_type;
 
 typedef struct {

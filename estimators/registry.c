@@ -5,15 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const gv_estimator_type gv_est_reinforce, gv_est_reinforce_ema, gv_est_reinforce_mean,
-    gv_est_reinforce_optimal, gv_est_rloo;
+extern const gv_estimator_type gv_est_gengs, gv_est_reinforce, gv_est_reinforce_ema, gv_est_reinforce_mean,
+    gv_est_reinforce_optimal, gv_est_rloo, gv_est_st_gengs, gv_est_tokui_sato;
 
 const gv_estimator_type *const gv_estimator_types[] = {
+    &gv_est_gengs,
     &gv_est_reinforce,
     &gv_est_reinforce_ema,
     &gv_est_reinforce_mean,
     &gv_est_reinforce_optimal,
     &gv_est_rloo,
+    &gv_est_st_gengs,
+    &gv_est_tokui_sato,
     NULL,
 };
 

@@ -96,6 +96,7 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
         return GV_OK;
     }
     long done = 0;
+    char note[GV_ERRLEN] = ""; /* the estimator's remark (same for every block at a frozen point) */
 #pragma omp parallel for schedule(dynamic, 1)
     for (long b = 0; b < nb; b++) {
         long r0 = o->R * b / nb, r1 = o->R * (b + 1) / nb;
@@ -131,6 +132,7 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             for (int q = 0; q < P; q++) gn += ex->grad[q] * ex->grad[q];
             gv_block_stats_add(&bs[b], G, n, ex->grad, sqrt(gn));
         }
+        if (b == 0 && e && e->type->note) e->type->note(e->state, note, sizeof note);
         gv_estimator_free(e);
         free(G);
         gsl_rng_free(r);
@@ -157,6 +159,7 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
                      row->s.nonfinite, o->R);
         } else {
             row->status = "ok";
+            snprintf(row->message, sizeof row->message, "%s", note);
         }
         if (row->s.replicates < 2) {
             row->status = "error";

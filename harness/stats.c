@@ -183,5 +183,7 @@ void gv_summarise(const gv_block_stats *s, const double *gstar, int P, gv_summar
     o->cos_mean = s->cosine.n > 0 ? s->cosine.mean : NAN;
     o->cos_var = s->cosine.n >= 2 ? gv_welford_var(&s->cosine) : NAN;
     o->snr = nsnr ? snr / nsnr : NAN;
-    o->work_norm_var = o->var_mean * o->f_evals;
+    /* variance at an equal evaluation budget: f, f~ and grad f~ evaluations all count as one
+     * (relaxations evaluate no f at all, so var x f_evals alone would call them free) */
+    o->work_norm_var = o->var_mean * (o->f_evals + o->ftilde_evals + o->grad_evals);
 }
