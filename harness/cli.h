@@ -34,6 +34,7 @@ int gv_cmd_bench(int argc, char **argv);
 int gv_cmd_list(int argc, char **argv);
 int gv_cmd_exact(int argc, char **argv);
 int gv_cmd_describe(int argc, char **argv);
+int gv_cmd_train(int argc, char **argv);
 
 /* Report (harness/report.c): markdown tables + figure links for a finished suite. */
 typedef struct {

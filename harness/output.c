@@ -29,7 +29,7 @@ void gv_fmt_num(char *buf, size_t len, double x)
     else snprintf(buf, len, "%.10g", x);
 }
 
-static void put_field(FILE *out, const char *s, int last)
+void gv_csv_field(FILE *out, const char *s, int last)
 {
     if (strpbrk(s, ",\"\r\n")) csv_fwrite(out, s, strlen(s)); /* quotes and doubles inner quotes */
     else fputs(s, out);
@@ -40,12 +40,12 @@ static void put_num(FILE *out, double x, int last)
 {
     char b[64];
     gv_fmt_num(b, sizeof b, x);
-    put_field(out, b, last);
+    gv_csv_field(out, b, last);
 }
 
 static void put_header(FILE *out, const char *const *cols)
 {
-    for (int i = 0; cols[i]; i++) put_field(out, cols[i], !cols[i + 1]);
+    for (int i = 0; cols[i]; i++) gv_csv_field(out, cols[i], !cols[i + 1]);
 }
 
 int gv_write_rows(FILE *out, const gv_row *rows, int n)
@@ -55,27 +55,27 @@ int gv_write_rows(FILE *out, const gv_row *rows, int n)
         const gv_row *r = &rows[i];
         const gv_summary *s = &r->s;
         char b[64];
-        put_field(out, r->problem, 0);
-        put_field(out, r->estimator, 0);
-        put_field(out, r->objective, 0);
+        gv_csv_field(out, r->problem, 0);
+        gv_csv_field(out, r->estimator, 0);
+        gv_csv_field(out, r->objective, 0);
         snprintf(b, sizeof b, "%d", r->K);
-        put_field(out, b, 0);
+        gv_csv_field(out, b, 0);
         snprintf(b, sizeof b, "%.0f", isnan(s->replicates) ? 0.0 : s->replicates);
-        put_field(out, b, 0);
+        gv_csv_field(out, b, 0);
         snprintf(b, sizeof b, "%llu", (unsigned long long)r->seed);
-        put_field(out, b, 0);
+        gv_csv_field(out, b, 0);
         if (r->step >= 0) snprintf(b, sizeof b, "%ld", r->step);
         else b[0] = 0;
-        put_field(out, b, 0);
+        gv_csv_field(out, b, 0);
         const double v[] = {s->f_evals, s->ftilde_evals, s->grad_evals, s->ns_per_estimate, s->exact_norm,
                             s->var_mean, s->var_mean_se, s->var_sum, s->var_max, s->log10_var_mean, s->bias2,
                             s->bias2_raw, s->bias_z_max, s->mse, s->cos_mean, s->cos_var, s->snr,
                             s->work_norm_var};
         for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) put_num(out, v[k], 0);
         snprintf(b, sizeof b, "%.0f", isnan(s->nonfinite) ? 0.0 : s->nonfinite);
-        put_field(out, b, 0);
-        put_field(out, r->status, 0);
-        put_field(out, r->message, 1);
+        gv_csv_field(out, b, 0);
+        gv_csv_field(out, r->status, 0);
+        gv_csv_field(out, r->message, 1);
     }
     return ferror(out) ? -1 : 0;
 }
@@ -87,17 +87,17 @@ int gv_write_coord_rows(FILE *out, const gv_row *rows, int n)
         const gv_row *r = &rows[i];
         for (int q = 0; q < r->P && r->coord_mean; q++) {
             char b[64];
-            put_field(out, r->problem, 0);
-            put_field(out, r->estimator, 0);
+            gv_csv_field(out, r->problem, 0);
+            gv_csv_field(out, r->estimator, 0);
             snprintf(b, sizeof b, "%d", r->K);
-            put_field(out, b, 0);
+            gv_csv_field(out, b, 0);
             snprintf(b, sizeof b, "%llu", (unsigned long long)r->seed);
-            put_field(out, b, 0);
+            gv_csv_field(out, b, 0);
             if (r->step >= 0) snprintf(b, sizeof b, "%ld", r->step);
             else b[0] = 0;
-            put_field(out, b, 0);
+            gv_csv_field(out, b, 0);
             snprintf(b, sizeof b, "%d", q);
-            put_field(out, b, 0);
+            gv_csv_field(out, b, 0);
             put_num(out, r->coord_exact[q], 0);
             put_num(out, r->coord_mean[q], 0);
             put_num(out, r->coord_var[q], 0);
@@ -108,10 +108,8 @@ int gv_write_coord_rows(FILE *out, const gv_row *rows, int n)
     return ferror(out) ? -1 : 0;
 }
 
-typedef int (*writer_fn)(FILE *, const void *);
-
 /* Write via fn into path.tmp.PID, then rename over path. */
-static int atomic_write(const char *path, int (*fn)(FILE *, const void *), const void *ctx, char *err)
+int gv_atomic_write(const char *path, int (*fn)(FILE *, const void *), const void *ctx, char *err)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -166,22 +164,30 @@ static int w_meta(FILE *f, const void *c)
     return ferror(f) ? -1 : 0;
 }
 
+void gv_sibling_path(const char *path, const char *suffix, char *out, size_t len)
+{
+    size_t l = strlen(path);
+    if (l > 4 && !strcmp(path + l - 4, ".csv")) snprintf(out, len, "%.*s%s", (int)(l - 4), path, suffix);
+    else snprintf(out, len, "%s%s", path, suffix);
+}
+
 int gv_save(const char *path, const gv_row *rows, int n, int coords, const gv_meta *meta, char *err)
 {
     save_ctx c = {rows, n, meta};
     char p2[4200];
-    int rc = atomic_write(path, w_rows, &c, err);
+    int rc = gv_atomic_write(path, w_rows, &c, err);
     if (!rc && coords) {
-        size_t l = strlen(path);
-        if (l > 4 && !strcmp(path + l - 4, ".csv")) snprintf(p2, sizeof p2, "%.*s.coord.csv", (int)(l - 4), path);
-        else snprintf(p2, sizeof p2, "%s.coord.csv", path);
-        rc = atomic_write(p2, w_coords, &c, err);
+        gv_sibling_path(path, ".coord.csv", p2, sizeof p2);
+        rc = gv_atomic_write(p2, w_coords, &c, err);
     }
-    if (!rc && meta) {
-        size_t l = strlen(path);
-        if (l > 4 && !strcmp(path + l - 4, ".csv")) snprintf(p2, sizeof p2, "%.*s.meta", (int)(l - 4), path);
-        else snprintf(p2, sizeof p2, "%s.meta", path);
-        rc = atomic_write(p2, w_meta, &c, err);
-    }
+    if (!rc && meta) rc = gv_save_meta(path, meta, err);
     return rc;
+}
+
+int gv_save_meta(const char *path, const gv_meta *meta, char *err)
+{
+    save_ctx c = {NULL, 0, meta};
+    char p2[4200];
+    gv_sibling_path(path, ".meta", p2, sizeof p2);
+    return gv_atomic_write(p2, w_meta, &c, err);
 }

@@ -1,0 +1,477 @@
+/* train.c — trajectory mode (`gradvar train`): optimise eta with one estimator's gradients
+ * (SGD, RMSprop, Adam; minimise, or maximise with --maximise), learned estimator state adapting
+ * every step and schedules (temperature annealing) advancing; every N steps record the exact
+ * objective and, optionally, a "gradient basket": R frozen-point estimates of each listed
+ * estimator at the current parameters, so that all estimators are compared at the same points.
+ * Several -e give independent trajectories (one stream each).
+ * Output: FILE (trajectory rows, schema in results/README.md) and, with --basket, FILE's
+ * .basket.csv (summary rows with `step`). */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/cli.h"
+#include "harness/exact.h"
+#include "harness/output.h"
+#include "harness/rng.h"
+#include <omp.h>
+
+static const char train_usage[] =
+    "usage: gradvar train -p SPEC -e EST[,EST...] [-K K] --steps N [--lr X] [--opt adam|sgd|rmsprop]\n"
+    "                     [--maximise] [--every N] [--basket EST,...] [--basket-R R] [--seed S]\n"
+    "                     [-o FILE.csv] [--max-states N] [--threads N] [--no-timing] [-q]\n"
+    "\n"
+    "Optimises the problem's parameters eta from its initial point with each estimator's own\n"
+    "gradients (one independent trajectory per -e estimator; learned state adapts every step).\n"
+    "Every N steps (and at the first and last step) it records the exact objective and, with\n"
+    "--basket, R frozen-point estimates of every basket estimator at the current parameters.\n"
+    "  --steps N      optimisation steps (required)\n"
+    "  --lr X         learning rate (default 0.01)\n"
+    "  --opt NAME     sgd | rmsprop (decay 0.99) | adam (0.9, 0.999) (default adam)\n"
+    "  --maximise     ascend the objective (default: descend)\n"
+    "  --every N      record every N steps (default 10)\n"
+    "  --basket LIST  estimators measured at each recorded point (needs a single -e)\n"
+    "  --basket-R R   replicates per basket measurement (default 1000)\n"
+    "  -K K           samples per estimate for training and basket (default 2)\n"
+    "Output: FILE.csv trajectory rows (problem, estimator, K, seed, step, objective, grad_norm,\n"
+    "param_mean, prob_mean, f_evals, ftilde_evals, grad_evals, seconds, status, message) and, with\n"
+    "--basket, FILE.basket.csv in the summary schema of `run` with `step` filled in.\n";
+
+const char *const gv_traj_columns[] = {"problem", "estimator", "K", "seed", "step", "objective", "grad_norm",
+                                       "param_mean", "prob_mean", "f_evals", "ftilde_evals", "grad_evals",
+                                       "seconds", "status", "message", NULL};
+
+typedef struct {
+    char estimator[GV_SPECLEN];
+    int K;
+    long step;
+    double objective, grad_norm, param_mean, prob_mean, f_evals, ftilde_evals, grad_evals, seconds;
+    const char *status;
+    char message[GV_ERRLEN];
+} traj_row;
+
+enum { OPT_SGD, OPT_RMSPROP, OPT_ADAM };
+
+typedef struct {
+    const char *problem;
+    char *estimators[64];
+    int n_est;
+    char *basket[64];
+    int n_basket;
+    int K, opt, maximise, quiet, timing, threads;
+    long steps, every, basket_R, W;
+    double lr, max_states;
+    uint64_t seed;
+    const char *out;
+} train_args;
+
+int gv_cmd_train(int argc, char **argv);
+
+static void split_names(const char *arg, char **dst, int *n, int cap)
+{
+    if (strchr(arg, ':')) {
+        if (*n < cap) dst[(*n)++] = strdup(arg);
+        return;
+    }
+    char *copy = strdup(arg), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (*n < cap) dst[(*n)++] = strdup(t);
+    free(copy);
+}
+
+static void train_args_free(train_args *a)
+{
+    for (int i = 0; i < a->n_est; i++) free(a->estimators[i]);
+    for (int i = 0; i < a->n_basket; i++) free(a->basket[i]);
+}
+
+static int num_arg(const char *opt, const char *v, double lo, double hi, double *out, char *err)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return gv_err(err, "%s %s: expected a number in [%g, %g]", opt, v, lo, hi), GV_EUSAGE;
+    *out = x;
+    return GV_OK;
+}
+
+static int train_parse(int argc, char **argv, train_args *a, char *err)
+{
+    memset(a, 0, sizeof *a);
+    a->K = 2;
+    a->opt = OPT_ADAM;
+    a->lr = 0.01;
+    a->every = 10;
+    a->basket_R = 1000;
+    a->W = 1000;
+    a->seed = 1;
+    a->timing = 1;
+    a->max_states = GV_DEFAULT_MAX_STATES;
+    enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_HELP };
+    static const struct option lo[] = {
+        {"problem", required_argument, 0, 'p'}, {"estimator", required_argument, 0, 'e'},
+        {"steps", required_argument, 0, O_STEPS}, {"lr", required_argument, 0, O_LR},
+        {"opt", required_argument, 0, O_OPT}, {"maximise", no_argument, 0, O_MAX},
+        {"maximize", no_argument, 0, O_MAX}, {"every", required_argument, 0, O_EVERY},
+        {"basket", required_argument, 0, O_BASKET}, {"basket-R", required_argument, 0, O_BR},
+        {"seed", required_argument, 0, O_SEED}, {"max-states", required_argument, 0, O_MS},
+        {"threads", required_argument, 0, O_TH}, {"no-timing", no_argument, 0, O_NT},
+        {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int c;
+    double x;
+    while ((c = getopt_long(argc, argv, ":p:e:K:W:o:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (a->problem) return gv_err(err, "train takes one problem (-p given twice)"), GV_EUSAGE;
+            a->problem = optarg;
+            break;
+        case 'e': split_names(optarg, a->estimators, &a->n_est, 64); break;
+        case 'K':
+            if (num_arg("-K", optarg, 1, 1e6, &x, err)) return GV_EUSAGE;
+            a->K = (int)x;
+            break;
+        case 'W':
+            if (num_arg("-W", optarg, 0, 1e9, &x, err)) return GV_EUSAGE;
+            a->W = (long)x;
+            break;
+        case 'o': a->out = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case O_STEPS:
+            if (num_arg("--steps", optarg, 1, 1e9, &x, err)) return GV_EUSAGE;
+            a->steps = (long)x;
+            break;
+        case O_LR:
+            if (num_arg("--lr", optarg, 0, 1e6, &x, err)) return GV_EUSAGE;
+            a->lr = x;
+            break;
+        case O_OPT:
+            if (!strcmp(optarg, "sgd")) a->opt = OPT_SGD;
+            else if (!strcmp(optarg, "rmsprop")) a->opt = OPT_RMSPROP;
+            else if (!strcmp(optarg, "adam")) a->opt = OPT_ADAM;
+            else return gv_err(err, "--opt %s: valid optimisers are sgd, rmsprop, adam", optarg), GV_EUSAGE;
+            break;
+        case O_MAX: a->maximise = 1; break;
+        case O_EVERY:
+            if (num_arg("--every", optarg, 1, 1e9, &x, err)) return GV_EUSAGE;
+            a->every = (long)x;
+            break;
+        case O_BASKET: split_names(optarg, a->basket, &a->n_basket, 64); break;
+        case O_BR:
+            if (num_arg("--basket-R", optarg, 2, 1e9, &x, err)) return GV_EUSAGE;
+            a->basket_R = (long)x;
+            break;
+        case O_SEED: {
+            char *end;
+            unsigned long long s = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || optarg[0] == '-')
+                return gv_err(err, "--seed %s: expected a non-negative integer", optarg), GV_EUSAGE;
+            a->seed = s;
+            break;
+        }
+        case O_MS:
+            if (num_arg("--max-states", optarg, 1, 1e300, &a->max_states, err)) return GV_EUSAGE;
+            break;
+        case O_TH:
+            if (num_arg("--threads", optarg, 1, 1024, &x, err)) return GV_EUSAGE;
+            a->threads = (int)x;
+            break;
+        case O_NT: a->timing = 0; break;
+        case 'h':
+        case O_HELP: return -2;
+        case ':': return gv_err(err, "option %s needs a value", argv[optind - 1]), GV_EUSAGE;
+        default: return gv_err(err, "unknown option '%s' (see gradvar train --help)", argv[optind - 1]), GV_EUSAGE;
+        }
+    }
+    if (optind < argc) return gv_err(err, "unexpected argument '%s'", argv[optind]), GV_EUSAGE;
+    if (!a->problem) return gv_err(err, "train needs a problem (-p SPEC)"), GV_EUSAGE;
+    if (!a->n_est) return gv_err(err, "train needs at least one estimator (-e NAME)"), GV_EUSAGE;
+    if (!a->steps) return gv_err(err, "train needs --steps N"), GV_EUSAGE;
+    if (a->n_basket && a->n_est > 1)
+        return gv_err(err, "--basket needs a single training estimator (got %d); run one train per estimator", a->n_est),
+               GV_EUSAGE;
+    return GV_OK;
+}
+
+#define put_field gv_csv_field
+
+static int write_traj(FILE *f, const traj_row *rows, int n, const char *problem, uint64_t seed)
+{
+    for (int i = 0; gv_traj_columns[i]; i++) put_field(f, gv_traj_columns[i], !gv_traj_columns[i + 1]);
+    for (int r = 0; r < n; r++) {
+        const traj_row *t = &rows[r];
+        char b[64];
+        put_field(f, problem, 0);
+        put_field(f, t->estimator, 0);
+        snprintf(b, sizeof b, "%d", t->K), put_field(f, b, 0);
+        snprintf(b, sizeof b, "%llu", (unsigned long long)seed), put_field(f, b, 0);
+        snprintf(b, sizeof b, "%ld", t->step), put_field(f, b, 0);
+        const double v[] = {t->objective, t->grad_norm, t->param_mean, t->prob_mean, t->f_evals,
+                            t->ftilde_evals, t->grad_evals, t->seconds};
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) gv_fmt_num(b, sizeof b, v[k]), put_field(f, b, 0);
+        put_field(f, t->status, 0);
+        put_field(f, t->message, 1);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+typedef struct { const traj_row *rows; int n; const char *problem; uint64_t seed; } traj_ctx;
+static int w_traj(FILE *f, const void *c)
+{
+    const traj_ctx *t = c;
+    return write_traj(f, t->rows, t->n, t->problem, t->seed);
+}
+typedef struct { const gv_row *rows; int n; } basket_ctx;
+static int w_basket(FILE *f, const void *c)
+{
+    const basket_ctx *b = c;
+    return gv_write_rows(f, b->rows, b->n);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* Record the exact objective at pt into t; 0 ok. */
+static int record(traj_row *t, const gv_problem *p, const gv_point *pt, double max_states, gv_exact *ex)
+{
+    char err[GV_ERRLEN];
+    int P = p->layout.n_params;
+    double pm = 0, qm = 0;
+    for (int q = 0; q < P; q++) pm += pt->eta[q], qm += pt->prob[q];
+    t->param_mean = pm / P;
+    t->prob_mean = qm / P;
+    if (gv_exact_compute(p, pt, max_states, 0, ex, err)) {
+        t->status = "error";
+        snprintf(t->message, sizeof t->message, "exact reference: %.480s", err);
+        t->objective = t->grad_norm = NAN;
+        return -1;
+    }
+    double gn = 0;
+    for (int q = 0; q < P; q++) gn += ex->grad[q] * ex->grad[q];
+    t->objective = ex->value;
+    t->grad_norm = sqrt(gn);
+    t->status = "ok";
+    return 0;
+}
+
+typedef struct {
+    traj_row *rows;
+    int n, cap;
+    gv_row *basket;
+    int nb, capb;
+} train_out;
+
+static traj_row *push_traj(train_out *o)
+{
+    if (o->n == o->cap) {
+        int cap = o->cap ? 2 * o->cap : 64;
+        traj_row *r = realloc(o->rows, (size_t)cap * sizeof *r);
+        if (!r) return NULL;
+        o->rows = r, o->cap = cap;
+    }
+    traj_row *t = &o->rows[o->n++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+static gv_row *push_basket(train_out *o)
+{
+    if (o->nb == o->capb) {
+        int cap = o->capb ? 2 * o->capb : 64;
+        gv_row *r = realloc(o->basket, (size_t)cap * sizeof *r);
+        if (!r) return NULL;
+        o->basket = r, o->capb = cap;
+    }
+    return &o->basket[o->nb++];
+}
+
+static int save_all(const train_args *a, const gv_problem *p, const train_out *o, const gv_meta *meta, char *err)
+{
+    if (!a->out) return GV_OK;
+    traj_ctx tc = {o->rows, o->n, p->spec, a->seed};
+    int rc = gv_atomic_write(a->out, w_traj, &tc, err);
+    if (!rc && a->n_basket) {
+        char bp[4200];
+        gv_sibling_path(a->out, ".basket.csv", bp, sizeof bp);
+        basket_ctx bc = {o->basket, o->nb};
+        rc = gv_atomic_write(bp, w_basket, &bc, err);
+    }
+    if (!rc) rc = gv_save_meta(a->out, meta, err);
+    return rc;
+}
+
+/* One trajectory of estimator spec `es_text`. */
+static int trajectory(const train_args *a, gv_problem *p, const char *es_text, train_out *o, const gv_meta *meta,
+                      char *err)
+{
+    const int P = p->layout.n_params;
+    gv_spec es;
+    gv_estimator *e = NULL;
+    int rc = gv_spec_parse(es_text, &es, err);
+    if (!rc) rc = gv_estimator_new(&es, p, a->K, &e, err);
+    if (rc) return rc < 0 ? GV_EUSAGE : rc;
+    gv_point pt;
+    gv_exact ex;
+    double *eta = malloc((size_t)P * sizeof(double)), *g = malloc((size_t)P * sizeof(double));
+    double *m1 = calloc((size_t)P, sizeof(double)), *m2 = calloc((size_t)P, sizeof(double));
+    gsl_rng *r = gv_rng_new(gv_rng_default(), gv_stream_seed(a->seed, p->spec, e->spec, a->K, 0, GV_STREAM_TRAIN));
+    if (!eta || !g || !m1 || !m2 || !r || gv_point_init(&pt, &p->layout, p->eta) || gv_exact_alloc(&ex, &p->layout)) {
+        free(eta), free(g), free(m1), free(m2), gsl_rng_free(r), gv_estimator_free(e);
+        return gv_err(err, "out of memory"), GV_EFAIL;
+    }
+    memcpy(eta, p->eta, (size_t)P * sizeof(double));
+    gv_eval ev = {.problem = p, .pt = &pt, .exact = &ex};
+    const double sign = a->maximise ? 1.0 : -1.0, b1 = 0.9, b2 = 0.999, rho = 0.99, tiny = 1e-8;
+    double t0 = now_s(), b1t = 1, b2t = 1;
+    rc = GV_OK;
+    for (long step = 0;; step++) {
+        int recorded = 0;
+        if (step % a->every == 0 || step == a->steps) { /* exact objective (+ basket) at this point */
+            traj_row *t = push_traj(o);
+            if (!t) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
+            snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
+            t->K = a->K;
+            t->step = step;
+            t->f_evals = (double)ev.n_f, t->ftilde_evals = (double)ev.n_ftilde, t->grad_evals = (double)ev.n_grad;
+            t->seconds = a->timing ? now_s() - t0 : NAN;
+            if (record(t, p, &pt, a->max_states, &ex)) break; /* the row says why; the run goes on */
+            recorded = 1;
+            for (int b = 0; b < a->n_basket; b++) {
+                gv_row *row = push_basket(o);
+                if (!row) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
+                gv_engine_opts eo = {.R = a->basket_R, .W = a->W, .seed = gv_hash_mix(a->seed, (uint64_t)step),
+                                     .rng = gv_rng_default(), .timing = a->timing};
+                char msg[GV_ERRLEN];
+                if (gv_run_cell(p, &pt, &ex, a->basket[b], a->K, &eo, 0, row, msg)) {
+                    o->nb--;
+                    rc = GV_EUSAGE;
+                    gv_err(err, "%s", msg);
+                    break;
+                }
+                row->step = step;
+                row->seed = a->seed;
+            }
+        }
+        if (rc || step == a->steps) break;
+        if (recorded && a->out && save_all(a, p, o, meta, err)) { rc = GV_EFAIL; break; }
+        if (e->type->schedule) e->type->schedule(e->state, step);
+        memset(g, 0, (size_t)P * sizeof(double));
+        if (e->type->estimate(e->state, &ev, a->K, r, g)) {
+            traj_row *t = push_traj(o);
+            if (t) {
+                snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
+                t->K = a->K, t->step = step, t->status = "error";
+                t->objective = t->grad_norm = t->param_mean = t->prob_mean = NAN;
+                snprintf(t->message, sizeof t->message, "the estimator failed at step %ld", step);
+            }
+            break;
+        }
+        int finite = 1;
+        for (int q = 0; q < P; q++) finite &= isfinite(g[q]) != 0;
+        if (!finite) {
+            traj_row *t = push_traj(o);
+            if (t) {
+                snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
+                t->K = a->K, t->step = step, t->status = "nonfinite";
+                t->objective = t->grad_norm = t->param_mean = t->prob_mean = NAN;
+                snprintf(t->message, sizeof t->message, "non-finite gradient estimate at step %ld; trajectory stopped", step);
+            }
+            break;
+        }
+        if (e->type->adapt) e->type->adapt(e->state, &ev);
+        b1t *= b1, b2t *= b2;
+        for (int q = 0; q < P; q++) {
+            double d;
+            switch (a->opt) {
+            case OPT_SGD: d = g[q]; break;
+            case OPT_RMSPROP:
+                m2[q] = rho * m2[q] + (1 - rho) * g[q] * g[q];
+                d = g[q] / (sqrt(m2[q]) + tiny);
+                break;
+            default: /* Adam with bias correction */
+                m1[q] = b1 * m1[q] + (1 - b1) * g[q];
+                m2[q] = b2 * m2[q] + (1 - b2) * g[q] * g[q];
+                d = (m1[q] / (1 - b1t)) / (sqrt(m2[q] / (1 - b2t)) + tiny);
+            }
+            eta[q] += sign * a->lr * d;
+        }
+        gv_point_set(&pt, eta);
+    }
+    gv_exact_free(&ex);
+    gv_point_free(&pt);
+    free(eta), free(g), free(m1), free(m2);
+    gsl_rng_free(r);
+    gv_estimator_free(e);
+    return rc;
+}
+
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 16;
+    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s) return NULL;
+    strcpy(s, "gradvar");
+    for (int i = 0; i < argc; i++) strcat(strcat(s, " "), argv[i]);
+    return s;
+}
+
+int gv_cmd_train(int argc, char **argv)
+{
+    train_args a;
+    char err[GV_ERRLEN];
+    int rc = train_parse(argc, argv, &a, err);
+    if (rc == -2) {
+        fputs(train_usage, stdout);
+        train_args_free(&a);
+        return GV_OK;
+    }
+    if (rc) {
+        fprintf(stderr, "gradvar train: %s\n", err);
+        train_args_free(&a);
+        return GV_EUSAGE;
+    }
+    if (a.threads) omp_set_num_threads(a.threads);
+    gv_problem *p = NULL;
+    rc = gv_problem_new(a.problem, &p, err);
+    /* every name, option and K rule is checked before any trajectory runs */
+    for (int i = 0; i < a.n_est + a.n_basket && !rc; i++) {
+        gv_spec es;
+        gv_estimator *e = NULL;
+        const char *txt = i < a.n_est ? a.estimators[i] : a.basket[i - a.n_est];
+        rc = gv_spec_parse(txt, &es, err);
+        if (!rc) rc = gv_estimator_new(&es, p, a.K, &e, err);
+        if (rc < 0) rc = GV_EUSAGE; /* incompatible with this problem or K */
+        gv_estimator_free(e);
+    }
+    char *cmd = join_args(argc, argv);
+    train_out o = {0};
+    gv_meta meta = {.seed = a.seed, .rng = gv_rng_default()->name, .command = cmd, .R = a.basket_R, .W = a.W,
+                    .cells_total = a.n_est};
+    for (int i = 0; i < a.n_est && !rc; i++) {
+        rc = trajectory(&a, p, a.estimators[i], &o, &meta, err);
+        meta.cells_done = i + 1;
+        if (!rc && a.out) rc = save_all(&a, p, &o, &meta, err);
+    }
+    if (!a.out && o.n) {
+        write_traj(stdout, o.rows, o.n, p->spec, a.seed);
+        if (a.n_basket) gv_write_rows(stdout, o.basket, o.nb);
+    }
+    if (rc) fprintf(stderr, "gradvar train: %s\n", err);
+    for (int i = 0; i < o.nb; i++) gv_row_free(&o.basket[i]);
+    free(o.basket);
+    free(o.rows);
+    free(cmd);
+    gv_problem_free(p);
+    train_args_free(&a);
+    return rc;
+}
