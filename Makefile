@@ -93,20 +93,12 @@ bench: $(GRADVAR)
 	./$(GRADVAR) bench $(SUITE) --out results
 	$(MAKE) --no-print-directory plots
 
-# One PNG and one SVG per figure kind per results CSV; each plots/<kind>.gp reads columns by name.
-FIG_KINDS := var-vs-K bias-var
-RESULT_CSV = $(filter-out %.coord.csv,$(wildcard results/*.csv))
-FIGURES = $(foreach k,$(FIG_KINDS),$(RESULT_CSV:results/%.csv=plots/%-$(k).png) $(RESULT_CSV:results/%.csv=plots/%-$(k).svg))
+# Figures: `gradvar bench` writes results/figures.mk, one rule per (suite entry, figure kind) —
+# plots/NAME-KIND.png|svg from results/NAME.csv with plots/KIND.gp (gnuplot -c SCRIPT IN OUT png|svg).
+-include results/figures.mk
 plots:
-	@$(MAKE) --no-print-directory $(FIGURES)
-
-define FIG_RULE
-plots/%-$(1).png: results/%.csv plots/$(1).gp
-	gnuplot -c plots/$(1).gp $$< $$@ png
-plots/%-$(1).svg: results/%.csv plots/$(1).gp
-	gnuplot -c plots/$(1).gp $$< $$@ svg
-endef
-$(foreach k,$(FIG_KINDS),$(eval $(call FIG_RULE,$(k))))
+	@if [ -z "$(GV_FIGURES)" ]; then echo "make plots: no results/figures.mk yet; run make bench first"; \
+	else $(MAKE) --no-print-directory $(GV_FIGURES); fi
 
 DEB_PKGS := build-essential libgsl-dev libcsv-dev gnuplot-nox libcmocka-dev
 deps:

@@ -36,13 +36,31 @@ int gv_cmd_exact(int argc, char **argv);
 int gv_cmd_describe(int argc, char **argv);
 int gv_cmd_train(int argc, char **argv);
 
+/* Trajectory mode (harness/train.c).  argv[0] is "train".  Returns GV_OK, GV_EUSAGE, GV_EFAIL
+ * or -2 for --help; with validate_only nothing runs.  Per-trajectory summaries for reports. */
+typedef struct {
+    char estimator[GV_SPECLEN];
+    int K;
+    long last_step;
+    double first, final, best, worst, evals_per_step;
+    const char *status;
+    char message[GV_ERRLEN];
+} gv_traj_summary;
+int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum, int *nsum, char *err);
+
 /* Report (harness/report.c): markdown tables + figure links for a finished suite. */
 typedef struct {
     const char *name;
-    const gv_row *rows;
+    const gv_row *rows; /* run entries */
     int n;
     long R;
+    const gv_traj_summary *traj; /* train entries */
+    int ntraj;
+    const char *const *figures; /* figure kinds drawn for this entry, NULL-terminated */
 } gv_report_entry;
+
+/* Figure kinds a suite entry may ask for (each has plots/KIND.gp); NULL-terminated. */
+extern const char *const gv_figure_kinds[];
 int gv_write_report(const char *path, const char *suite, const gv_report_entry *e, int n, char *err);
 
 #endif

@@ -34,25 +34,44 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
     fprintf(f, "Columns: `var_mean` = mean over coordinates of the per-coordinate variance of one estimate, ± its "
                "standard error; `bias2` = ‖ḡ − g*‖² − var_sum/R (noise-corrected; ≈ 0 ± noise when unbiased); "
                "`z_max` = largest |ḡ_p − g*_p| / SE_p; **biased?** = z_max above the Bonferroni threshold for a "
-               "family-wise false-alarm rate of %g over the coordinates; `mse` = E‖ĝ − g*‖²; "
+               "family-wise false-alarm rate of %g over all coordinates of all rows of the entry (the z-test assumes the mean of R estimates is close to normal: heavy tails or rare classes need a larger R); `mse` = E‖ĝ − g*‖²; "
                "`f_evals` = evaluations of f per estimate; `work×var` = var_mean × f_evals (variance at an equal "
                "evaluation budget).\n\n", GV_REPORT_ALPHA);
     for (int i = 0; i < n; i++) {
         const gv_report_entry *e = &E[i];
         fprintf(f, "## %s\n\n", e->name);
+        if (e->traj) { /* a train entry: one row per trajectory */
+            fprintf(f, "Trajectories (exact objective; raw rows in `%s.csv`)\n\n| estimator | K | steps | objective at "
+                       "step 0 | final | best | worst | evaluations per step | status |\n"
+                       "|---|---:|---:|---:|---:|---:|---:|---:|---|\n", e->name);
+            for (int j = 0; j < e->ntraj; j++) {
+                const gv_traj_summary *s = &e->traj[j];
+                char a[48], b[48], c[48], d[48], ev[48];
+                num(a, sizeof a, s->first, "%.6g");
+                num(b, sizeof b, s->final, "%.6g");
+                num(c, sizeof c, s->best, "%.6g");
+                num(d, sizeof d, s->worst, "%.6g");
+                num(ev, sizeof ev, s->evals_per_step, "%.3g");
+                fprintf(f, "| %s | %d | %ld | %s | %s | %s | %s | %s | %s%s%s |\n", s->estimator, s->K, s->last_step, a, b,
+                        c, d, ev, s->status, s->message[0] ? ": " : "", s->message);
+            }
+            fputc('\n', f);
+        }
+        /* the bias flag is family-wise over every coordinate of every row of this entry */
+        double coords = 0;
+        for (int r = 0; r < e->n; r++) coords += e->rows[r].P > 0 ? e->rows[r].P : 1;
+        const double thr = gsl_cdf_ugaussian_Qinv(GV_REPORT_ALPHA / (2.0 * (coords > 0 ? coords : 1)));
         const char *last_problem = "";
         for (int r = 0; r < e->n; r++) {
             const gv_row *w = &e->rows[r];
             if (strcmp(w->problem, last_problem)) {
                 last_problem = w->problem;
-                double thr = gsl_cdf_ugaussian_Qinv(GV_REPORT_ALPHA / (2.0 * (w->P > 0 ? w->P : 1)));
                 fprintf(f, "Problem `%s` (%d coordinates, R = %ld replicates per row; bias flag at z > %.2f)\n\n",
                         w->problem, w->P, e->R, thr);
                 fprintf(f, "| estimator | K | var_mean ± se | bias2 | z_max | biased? | mse | f_evals | work×var | "
                            "ns/estimate | status |\n|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|---|\n");
             }
             const gv_summary *s = &w->s;
-            double thr = gsl_cdf_ugaussian_Qinv(GV_REPORT_ALPHA / (2.0 * (w->P > 0 ? w->P : 1)));
             char v[48], se[48], b2[48], z[48], mse[48], fe[48], wv[48], ns[48];
             num(v, sizeof v, s->var_mean, "%.4g");
             num(se, sizeof se, s->var_mean_se, "%.2g");
@@ -71,8 +90,10 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
             fprintf(f, "| %s | %d | %s ± %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w->estimator, w->K, v, se, b2,
                     z, flag, mse, fe, wv, ns, status);
         }
-        fprintf(f, "\n![%s: variance vs K](../plots/%s-var-vs-K.png)\n![%s: bias vs variance](../plots/%s-bias-var.png)\n\n",
-                e->name, e->name, e->name, e->name);
+        fputc('\n', f);
+        for (int k = 0; e->figures && e->figures[k]; k++)
+            fprintf(f, "![%s: %s](../plots/%s-%s.png)\n", e->name, e->figures[k], e->name, e->figures[k]);
+        fputc('\n', f);
     }
     int bad = ferror(f);
     if (fclose(f) || bad || rename(tmp, path)) {

@@ -425,20 +425,47 @@ static char *join_args(int argc, char **argv)
     return s;
 }
 
-int gv_cmd_train(int argc, char **argv)
+static void summarise(const train_out *o, gv_traj_summary **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    gv_traj_summary *s = calloc((size_t)(o->n ? o->n : 1), sizeof *s);
+    if (!s) return;
+    int k = -1;
+    for (int i = 0; i < o->n; i++) {
+        const traj_row *t = &o->rows[i];
+        if (k < 0 || strcmp(s[k].estimator, t->estimator)) {
+            k++;
+            snprintf(s[k].estimator, sizeof s[k].estimator, "%s", t->estimator);
+            s[k].K = t->K;
+            s[k].first = t->objective;
+            s[k].best = INFINITY, s[k].worst = -INFINITY;
+            s[k].status = "ok";
+            s[k].message[0] = 0;
+        }
+        s[k].last_step = t->step;
+        if (!strcmp(t->status, "ok")) {
+            s[k].final = t->objective;
+            if (t->objective < s[k].best) s[k].best = t->objective;
+            if (t->objective > s[k].worst) s[k].worst = t->objective;
+            if (t->step > 0) s[k].evals_per_step = (t->f_evals + t->ftilde_evals + t->grad_evals) / t->step;
+        } else {
+            s[k].status = t->status;
+            snprintf(s[k].message, sizeof s[k].message, "%s", t->message);
+        }
+    }
+    *out = s;
+    *n = k + 1;
+}
+
+int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum, int *nsum, char *err)
 {
     train_args a;
-    char err[GV_ERRLEN];
+    if (sum) *sum = NULL, *nsum = 0;
     int rc = train_parse(argc, argv, &a, err);
-    if (rc == -2) {
-        fputs(train_usage, stdout);
-        train_args_free(&a);
-        return GV_OK;
-    }
     if (rc) {
-        fprintf(stderr, "gradvar train: %s\n", err);
         train_args_free(&a);
-        return GV_EUSAGE;
+        return rc;
     }
     if (a.threads) omp_set_num_threads(a.threads);
     gv_problem *p = NULL;
@@ -453,6 +480,11 @@ int gv_cmd_train(int argc, char **argv)
         if (rc < 0) rc = GV_EUSAGE; /* incompatible with this problem or K */
         gv_estimator_free(e);
     }
+    if (validate_only || rc) {
+        gv_problem_free(p);
+        train_args_free(&a);
+        return rc;
+    }
     char *cmd = join_args(argc, argv);
     train_out o = {0};
     gv_meta meta = {.seed = a.seed, .rng = gv_rng_default()->name, .command = cmd, .R = a.basket_R, .W = a.W,
@@ -466,12 +498,21 @@ int gv_cmd_train(int argc, char **argv)
         write_traj(stdout, o.rows, o.n, p->spec, a.seed);
         if (a.n_basket) gv_write_rows(stdout, o.basket, o.nb);
     }
-    if (rc) fprintf(stderr, "gradvar train: %s\n", err);
+    if (sum) summarise(&o, sum, nsum);
     for (int i = 0; i < o.nb; i++) gv_row_free(&o.basket[i]);
     free(o.basket);
     free(o.rows);
     free(cmd);
     gv_problem_free(p);
     train_args_free(&a);
+    return rc;
+}
+
+int gv_cmd_train(int argc, char **argv)
+{
+    char err[GV_ERRLEN];
+    int rc = gv_train_run(argc, argv, 0, NULL, NULL, err);
+    if (rc == -2) return fputs(train_usage, stdout), GV_OK;
+    if (rc) fprintf(stderr, "gradvar train: %s\n", err);
     return rc;
 }
