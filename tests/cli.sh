@@ -109,5 +109,29 @@ kill -TERM $pid 2>/dev/null
 wait $pid 2>/dev/null
 [ "$(wc -l <"$T/part.csv")" -ge 2 ] && grep -q "^status=partial" "$T/part.meta" && ok || bad "partial run lost its finished rows"
 
+# train: usage errors, output files, determinism
+C=count-quadratic:preset=poisson5,rate=1,t=8,support=80
+expect 0 "usage: gradvar train" $G train --help
+expect 2 "needs --steps" $G train -p $C -e rloo
+expect 2 "valid optimisers are sgd, rmsprop, adam" $G train -p $C -e rloo --steps 10 --opt lbfgs
+expect 2 "unknown estimator 'nope'" $G train -p $C -e nope --steps 10
+expect 2 "rloo needs K >= 2" $G train -p $C -e rloo -K 1 --steps 10
+expect 2 "single training estimator" $G train -p $C -e rloo,tokui-sato --basket rloo --steps 10
+expect 2 "gengs supports count units" $G train -p bernoulli-quadratic:D=3 -e gengs --steps 10
+expect 0 "" $G train -p $C -e rloo,tokui-sato -e gengs:tau=1,M=30,anneal=0.01 -K 2 --steps 200 --lr 0.05 --every 50 -o "$T/tr.csv" -q --no-timing
+[ "$(head -1 "$T/tr.csv")" = "problem,estimator,K,seed,step,objective,grad_norm,param_mean,prob_mean,f_evals,ftilde_evals,grad_evals,seconds,status,message" ] && ok || bad "trajectory header"
+[ "$(grep -c ',ok,' "$T/tr.csv")" -eq 15 ] && ok || bad "3 trajectories x 5 recorded steps expected"
+grep -q '^"count-quadratic.*",tokui-sato,2,1,200,7.75' "$T/tr.csv" && ok || bad "tokui-sato should reach the optimum 7.75 in 200 steps"
+expect 0 "" $G train -p $C -e rloo -K 2 --steps 40 --every 20 --basket reinforce,tokui-sato --basket-R 100 -o "$T/tb.csv" -q --no-timing --threads 1
+[ "$(wc -l <"$T/tb.basket.csv")" -eq 7 ] && ok || bad "basket: 3 recorded steps x 2 estimators + header"
+mv "$T/tb.basket.csv" "$T/tb1.basket.csv"
+$G train -p $C -e rloo -K 2 --steps 40 --every 20 --basket reinforce,tokui-sato --basket-R 100 -o "$T/tb.csv" -q --no-timing --threads 2
+cmp -s "$T/tb.basket.csv" "$T/tb1.basket.csv" && ok || bad "basket differs between 1 and 2 threads"
+printf 'x figures=nope -p %s -e rloo\n' "$Q" >"$T/f.suite"
+expect 2 "unknown figure kind 'nope'; valid kinds" $G bench "$T/f.suite" --out "$T/r3"
+printf 'x figures=trajectory train -p %s -e rloo -K 2 --steps 20\n' "$C" >"$T/t.suite"
+expect 0 "" $G bench "$T/t.suite" --out "$T/r4" -q
+grep -q "plots/x-trajectory.png: $T/r4/x.csv plots/trajectory.gp" "$T/r4/figures.mk" && grep -q "^| rloo | 2 | 20 | 50 |" "$T/r4/REPORT.md" && ok || bad "train entry in a suite: figures.mk and report"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
