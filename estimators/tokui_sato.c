@@ -22,6 +22,10 @@ typedef struct {
     double eps;
     int *z;
     double *fv;     /* f values of one unit's support */
+    /* count units: p(v) and p(v) s(v) on the summed support, cached for the eta they were built at */
+    double *cnt_eta;
+    int *cnt_M;
+    double **cnt_p, **cnt_ps;
     int n_units;
     double max_tail; /* largest neglected count tail seen (for the note) */
     int max_M;
@@ -39,7 +43,41 @@ static int ts_init(void *v, const gv_spec *spec, const gv_problem *p, int K, cha
     s->z = malloc((size_t)s->n_units * sizeof(int));
     s->fv = malloc((size_t)(p->layout.max_ncat > 2 ? p->layout.max_ncat : 2) * sizeof(double)); /* categorical */
     if (!s->z || !s->fv) return gv_err(err, "out of memory"), GV_EFAIL;
+    if (p->layout.kinds & GV_UNIT_COUNT) {
+        s->cnt_eta = malloc((size_t)s->n_units * sizeof(double));
+        s->cnt_M = calloc((size_t)s->n_units, sizeof(int));
+        s->cnt_p = calloc((size_t)s->n_units, sizeof(double *));
+        s->cnt_ps = calloc((size_t)s->n_units, sizeof(double *));
+        if (!s->cnt_eta || !s->cnt_M || !s->cnt_p || !s->cnt_ps) return gv_err(err, "out of memory"), GV_EFAIL;
+        for (int i = 0; i < s->n_units; i++) s->cnt_eta[i] = NAN;
+    }
     return GV_OK;
+}
+
+/* p(v) (normalised over the summed support) and p(v) s(v) for count unit i at eta. */
+static int ts_count_table(ts_state_t *s, const gv_unit *u, int i, double eta)
+{
+    if (eta == s->cnt_eta[i]) return 0;
+    int M = s->eps > 0 ? gv_count_support(u, eta, s->eps) : u->ncat;
+    if (M < 1) return -1;
+    if (M > s->cnt_M[i] || !s->cnt_p[i]) {
+        free(s->cnt_p[i]), free(s->cnt_ps[i]);
+        s->cnt_p[i] = malloc((size_t)M * sizeof(double));
+        s->cnt_ps[i] = malloc((size_t)M * sizeof(double));
+        if (!s->cnt_p[i] || !s->cnt_ps[i]) return -1;
+    }
+    double W = 0;
+    for (int v = 0; v < M; v++) W += s->cnt_p[i][v] = exp(gv_count_logpmf(u, eta, v));
+    for (int v = 0; v < M; v++) {
+        s->cnt_p[i][v] /= W;
+        s->cnt_ps[i][v] = s->cnt_p[i][v] * gv_count_score(u, eta, v);
+    }
+    s->cnt_M[i] = M;
+    s->cnt_eta[i] = eta;
+    double tail = gv_count_tail(u, eta, M);
+    if (tail > s->max_tail) s->max_tail = tail;
+    if (M > s->max_M) s->max_M = M;
+    return 0;
 }
 
 static void ts_free(void *v)
@@ -47,6 +85,8 @@ static void ts_free(void *v)
     ts_state_t *s = v;
     free(s->z);
     free(s->fv);
+    for (int i = 0; s->cnt_p && i < s->n_units; i++) free(s->cnt_p[i]), free(s->cnt_ps[i]);
+    free(s->cnt_eta), free(s->cnt_M), free(s->cnt_p), free(s->cnt_ps);
 }
 
 static int ts_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
@@ -82,14 +122,11 @@ static int ts_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
                 }
                 z[i] = zi;
                 for (int j = 0; j < u->ncat; j++) gi[j] += invK * pi[j] * (s->fv[j] - fbar);
-            } else { /* count */
-                const double eta = pt->eta[u->param];
-                int M = s->eps > 0 ? gv_count_support(u, eta, s->eps) : u->ncat;
-                if (M < 1) return -1;
-                double tail = gv_count_tail(u, eta, M);
-                if (tail > s->max_tail) s->max_tail = tail;
-                if (M > s->max_M) s->max_M = M;
-                double W = 0, fbar = 0, acc = 0;
+            } else { /* count: sum_v p s (f - fbar), p normalised over the summed support */
+                if (ts_count_table(s, u, i, pt->eta[u->param])) return -1;
+                const int M = s->cnt_M[i];
+                const double *pv = s->cnt_p[i], *ps = s->cnt_ps[i];
+                double fbar = 0, acc = 0, S = 0;
                 for (int c = 0; c < M; c++) {
                     double fc;
                     if (c == zi) fc = f0;
@@ -97,16 +134,12 @@ static int ts_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
                         z[i] = c;
                         fc = gv_eval_f(ev, z);
                     }
-                    double w = exp(gv_count_logpmf(u, eta, c));
-                    W += w;
-                    fbar += w * fc;
-                    acc += w * gv_count_score(u, eta, c) * fc;
+                    fbar += pv[c] * fc;
+                    acc += ps[c] * fc;
+                    S += ps[c];
                 }
                 z[i] = zi;
-                /* sum p s (f - fbar) = sum p s f - fbar sum p s, with fbar the normalised mean */
-                double S = 0;
-                for (int c = 0; c < M; c++) S += exp(gv_count_logpmf(u, eta, c)) * gv_count_score(u, eta, c);
-                gi[0] += invK * (acc - (fbar / W) * S) / W;
+                gi[0] += invK * (acc - fbar * S);
             }
         }
     }
