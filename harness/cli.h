@@ -29,6 +29,12 @@ int gv_run_validate(const gv_run_args *a, char *err);
 int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, int *n_out, char *err);
 void gv_rows_free(gv_row *rows, int n);
 
+/* Shared CLI pieces (harness/cliutil.c). */
+int gv_cli_estimators(const char *arg, char **dst, int *n, int cap, char *err); /* one -e argument */
+int gv_cli_seed(const char *arg, uint64_t *seed, char *err);
+char *gv_cli_join(int argc, char **argv); /* "gradvar ARGS...", malloc'd */
+double gv_now_s(void);                    /* monotonic seconds */
+
 int gv_cmd_run(int argc, char **argv);
 int gv_cmd_bench(int argc, char **argv);
 int gv_cmd_list(int argc, char **argv);

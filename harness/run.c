@@ -81,20 +81,7 @@ int gv_run_parse(int argc, char **argv, gv_run_args *a, char *err)
             a->problems[a->n_problems++] = optarg;
             break;
         case 'e':
-            if (strchr(optarg, ':')) { /* one estimator with options */
-                if (a->n_estimators == 256) return gv_err(err, "too many estimators (limit 256)"), GV_EUSAGE;
-                a->estimators[a->n_estimators++] = strdup(optarg);
-            } else {
-                char *copy = strdup(optarg), *save = NULL;
-                for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                    if (a->n_estimators == 256) {
-                        free(copy);
-                        return gv_err(err, "too many estimators (limit 256)"), GV_EUSAGE;
-                    }
-                    a->estimators[a->n_estimators++] = strdup(t);
-                }
-                free(copy);
-            }
+            if (gv_cli_estimators(optarg, a->estimators, &a->n_estimators, 256, err)) return GV_EUSAGE;
             break;
         case 'K': {
             char *copy = strdup(optarg), *save = NULL;
@@ -117,14 +104,9 @@ int gv_run_parse(int argc, char **argv, gv_run_args *a, char *err)
             break;
         case 'o': a->out = optarg; break;
         case 'q': a->quiet = 1; break;
-        case O_SEED: {
-            char *end;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || optarg[0] == '-')
-                return gv_err(err, "--seed %s: expected a non-negative integer", optarg), GV_EUSAGE;
-            a->seed = s;
+        case O_SEED:
+            if (gv_cli_seed(optarg, &a->seed, err)) return GV_EUSAGE;
             break;
-        }
         case O_PERCOORD: a->per_coord = 1; break;
         case O_NOTIMING: a->timing = 0; break;
         case O_RNG:
@@ -171,18 +153,11 @@ typedef struct {
     double t0, last;
 } progress_t;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 static void progress_cb(void *ctx, long blocks_done)
 {
     progress_t *p = ctx;
     p->done = p->base + blocks_done;
-    double t = now_s();
+    double t = gv_now_s();
     if (!p->on || t - p->t0 < 1.0 || t - p->last < 0.1) return;
     p->last = t;
     double frac = (double)p->done / p->total, eta = frac > 0 ? (t - p->t0) * (1 - frac) / frac : 0;
@@ -237,7 +212,7 @@ int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, in
     int nrows = 0;
     int rc = build_and_validate(a, probs, err);
     const int single = ncell == 1;
-    progress_t prog = {.on = !a->quiet && isatty(2), .total = (long)ncell * gv_engine_blocks(a->R), .t0 = now_s()};
+    progress_t prog = {.on = !a->quiet && isatty(2), .total = (long)ncell * gv_engine_blocks(a->R), .t0 = gv_now_s()};
     gv_engine_opts eo = {.R = a->R, .W = a->W, .seed = a->seed, .rng = a->rng, .timing = a->timing,
                          .progress = progress_cb, .progress_ctx = &prog};
     gv_meta meta = {.seed = a->seed, .rng = a->rng->name, .command = command, .R = a->R, .W = a->W,
@@ -293,7 +268,7 @@ int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, in
         if (have_ex) gv_exact_free(&ex);
         if (have_pt) gv_point_free(&pt);
     }
-    if (prog.on && now_s() - prog.t0 >= 1.0) fprintf(stderr, "\r%*s\r", 60, "");
+    if (prog.on && gv_now_s() - prog.t0 >= 1.0) fprintf(stderr, "\r%*s\r", 60, "");
     if (!a->out && nrows && rc != GV_EUSAGE) {
         gv_write_rows(stdout, rows, nrows);
         if (a->per_coord) gv_write_coord_rows(stdout, rows, nrows);
@@ -308,17 +283,6 @@ int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, in
         gv_rows_free(rows, nrows);
     }
     return rc;
-}
-
-static char *join_args(int argc, char **argv)
-{
-    size_t len = 16;
-    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s) return NULL;
-    strcpy(s, "gradvar");
-    for (int i = 0; i < argc; i++) strcat(strcat(s, " "), argv[i]);
-    return s;
 }
 
 int gv_cmd_run(int argc, char **argv)
@@ -336,7 +300,7 @@ int gv_cmd_run(int argc, char **argv)
         gv_run_args_free(&a);
         return GV_EUSAGE;
     }
-    char *cmd = join_args(argc, argv);
+    char *cmd = gv_cli_join(argc, argv);
     rc = gv_run_exec(&a, cmd, NULL, NULL, err);
     if (rc) fprintf(stderr, "gradvar run: %s\n", err);
     free(cmd);

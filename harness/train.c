@@ -68,20 +68,6 @@ typedef struct {
     const char *out;
 } train_args;
 
-int gv_cmd_train(int argc, char **argv);
-
-static void split_names(const char *arg, char **dst, int *n, int cap)
-{
-    if (strchr(arg, ':')) {
-        if (*n < cap) dst[(*n)++] = strdup(arg);
-        return;
-    }
-    char *copy = strdup(arg), *save = NULL;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (*n < cap) dst[(*n)++] = strdup(t);
-    free(copy);
-}
-
 static void train_args_free(train_args *a)
 {
     for (int i = 0; i < a->n_est; i++) free(a->estimators[i]);
@@ -131,7 +117,9 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
             if (a->problem) return gv_err(err, "train takes one problem (-p given twice)"), GV_EUSAGE;
             a->problem = optarg;
             break;
-        case 'e': split_names(optarg, a->estimators, &a->n_est, 64); break;
+        case 'e':
+            if (gv_cli_estimators(optarg, a->estimators, &a->n_est, 64, err)) return GV_EUSAGE;
+            break;
         case 'K':
             if (num_arg("-K", optarg, 1, 1e6, &x, err)) return GV_EUSAGE;
             a->K = (int)x;
@@ -161,19 +149,16 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
             if (num_arg("--every", optarg, 1, 1e9, &x, err)) return GV_EUSAGE;
             a->every = (long)x;
             break;
-        case O_BASKET: split_names(optarg, a->basket, &a->n_basket, 64); break;
+        case O_BASKET:
+            if (gv_cli_estimators(optarg, a->basket, &a->n_basket, 64, err)) return GV_EUSAGE;
+            break;
         case O_BR:
             if (num_arg("--basket-R", optarg, 2, 1e9, &x, err)) return GV_EUSAGE;
             a->basket_R = (long)x;
             break;
-        case O_SEED: {
-            char *end;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || optarg[0] == '-')
-                return gv_err(err, "--seed %s: expected a non-negative integer", optarg), GV_EUSAGE;
-            a->seed = s;
+        case O_SEED:
+            if (gv_cli_seed(optarg, &a->seed, err)) return GV_EUSAGE;
             break;
-        }
         case O_MS:
             if (num_arg("--max-states", optarg, 1, 1e300, &a->max_states, err)) return GV_EUSAGE;
             break;
@@ -233,13 +218,6 @@ static int w_basket(FILE *f, const void *c)
     return gv_write_rows(f, b->rows, b->n);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 /* Record the exact objective at pt into t; 0 ok. */
 static int record(traj_row *t, const gv_problem *p, const gv_point *pt, double max_states, gv_exact *ex)
 {
@@ -281,6 +259,17 @@ static traj_row *push_traj(train_out *o)
     traj_row *t = &o->rows[o->n++];
     memset(t, 0, sizeof *t);
     return t;
+}
+
+/* A last row saying why a trajectory stopped early. */
+static void end_row(train_out *o, const char *est, int K, long step, const char *status, const char *why)
+{
+    traj_row *t = push_traj(o);
+    if (!t) return;
+    snprintf(t->estimator, sizeof t->estimator, "%s", est);
+    t->K = K, t->step = step, t->status = status;
+    t->objective = t->grad_norm = t->param_mean = t->prob_mean = t->seconds = NAN;
+    snprintf(t->message, sizeof t->message, "%s at step %ld", why, step);
 }
 
 static gv_row *push_basket(train_out *o)
@@ -331,7 +320,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
     memcpy(eta, p->eta, (size_t)P * sizeof(double));
     gv_eval ev = {.problem = p, .pt = &pt, .exact = &ex};
     const double sign = a->maximise ? 1.0 : -1.0, b1 = 0.9, b2 = 0.999, rho = 0.99, tiny = 1e-8;
-    double t0 = now_s(), b1t = 1, b2t = 1;
+    double t0 = gv_now_s(), b1t = 1, b2t = 1;
     rc = GV_OK;
     for (long step = 0;; step++) {
         int recorded = 0;
@@ -342,7 +331,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
             t->K = a->K;
             t->step = step;
             t->f_evals = (double)ev.n_f, t->ftilde_evals = (double)ev.n_ftilde, t->grad_evals = (double)ev.n_grad;
-            t->seconds = a->timing ? now_s() - t0 : NAN;
+            t->seconds = a->timing ? gv_now_s() - t0 : NAN;
             if (record(t, p, &pt, a->max_states, &ex)) break; /* the row says why; the run goes on */
             recorded = 1;
             for (int b = 0; b < a->n_basket; b++) {
@@ -366,25 +355,13 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
         if (e->type->schedule) e->type->schedule(e->state, step);
         memset(g, 0, (size_t)P * sizeof(double));
         if (e->type->estimate(e->state, &ev, a->K, r, g)) {
-            traj_row *t = push_traj(o);
-            if (t) {
-                snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
-                t->K = a->K, t->step = step, t->status = "error";
-                t->objective = t->grad_norm = t->param_mean = t->prob_mean = NAN;
-                snprintf(t->message, sizeof t->message, "the estimator failed at step %ld", step);
-            }
+            end_row(o, e->spec, a->K, step, "error", "the estimator failed");
             break;
         }
         int finite = 1;
         for (int q = 0; q < P; q++) finite &= isfinite(g[q]) != 0;
         if (!finite) {
-            traj_row *t = push_traj(o);
-            if (t) {
-                snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
-                t->K = a->K, t->step = step, t->status = "nonfinite";
-                t->objective = t->grad_norm = t->param_mean = t->prob_mean = NAN;
-                snprintf(t->message, sizeof t->message, "non-finite gradient estimate at step %ld; trajectory stopped", step);
-            }
+            end_row(o, e->spec, a->K, step, "nonfinite", "non-finite gradient estimate; trajectory stopped");
             break;
         }
         if (e->type->adapt) e->type->adapt(e->state, &ev);
@@ -412,17 +389,6 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
     gsl_rng_free(r);
     gv_estimator_free(e);
     return rc;
-}
-
-static char *join_args(int argc, char **argv)
-{
-    size_t len = 16;
-    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (!s) return NULL;
-    strcpy(s, "gradvar");
-    for (int i = 0; i < argc; i++) strcat(strcat(s, " "), argv[i]);
-    return s;
 }
 
 static void summarise(const train_out *o, gv_traj_summary **out, int *n)
@@ -485,7 +451,7 @@ int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum
         train_args_free(&a);
         return rc;
     }
-    char *cmd = join_args(argc, argv);
+    char *cmd = gv_cli_join(argc, argv);
     train_out o = {0};
     gv_meta meta = {.seed = a.seed, .rng = gv_rng_default()->name, .command = cmd, .R = a.basket_R, .W = a.W,
                     .cells_total = a.n_est};
