@@ -45,6 +45,11 @@ if (KIND ne "png" && KIND ne "svg") {
     exit status 2
 }
 
+# String to number. gnuplot 5.4's real("1e-05") fails ("Trailing characters") when the mantissa
+# has no decimal point, and `with table` writes numbers with %g (1000000 -> "1e+06"): insert ".0".
+epos(s) = strstrt(s, "e") > 0 ? strstrt(s, "e") : strstrt(s, "E")
+tonum(s) = real((strstrt(s, ".") == 0 && epos(s) > 1 && strstrt(s, "n") == 0) ? s[1:epos(s)-1] . ".0" . s[epos(s):] : s)
+
 set datafile separator comma
 
 # Count lines with the header read as data (an expression column is always valid, so a
@@ -58,12 +63,13 @@ set datafile columnheaders
 findcol(name, i) = (i > 200 || columnhead(i) eq "") ? 0 : (columnhead(i) eq name ? i : findcol(name, i+1))
 NROWS = NLINES - 1
 C_PROB = 0; C_EST = 0; C_K = 0; C_R = 0; C_STEP = 0; C_VM = 0; C_VSE = 0; C_VS = 0; C_B2 = 0
-C_WNV = 0; C_ST = 0; C_MSG = 0
+C_WNV = 0; C_ST = 0; C_MSG = 0; C_FE = 0; C_FTE = 0; C_GE = 0
 if (NROWS > 0) { stats IN every ::0::0 using (C_PROB = findcol("problem", 1), C_EST = findcol("estimator", 1), \
     C_K = findcol("K", 1), C_R = findcol("replicates", 1), C_STEP = findcol("step", 1), \
     C_VM = findcol("var_mean", 1), C_VSE = findcol("var_mean_se", 1), C_VS = findcol("var_sum", 1), \
     C_B2 = findcol("bias2", 1), C_WNV = findcol("work_norm_var", 1), C_ST = findcol("status", 1), \
-    C_MSG = findcol("message", 1), 0) nooutput }
+    C_MSG = findcol("message", 1), C_FE = findcol("f_evals", 1), C_FTE = findcol("ftilde_evals", 1), \
+    C_GE = findcol("grad_evals", 1), 0) nooutput }
 
 # ---- terminal -------------------------------------------------------------------------------
 FONT = "sans,10"
@@ -116,7 +122,7 @@ NE = 0
 do for [i=1:|$PNAMES|] {
     L = $PNAMES[i]
     if (isdata(L)) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         s = quoted(L)
         k = 0
         do for [j=1:NP] { if (UP[j] eq s) { k = j } }
@@ -127,7 +133,7 @@ do for [i=1:|$PNAMES|] {
 do for [i=1:|$ENAMES|] {
     L = $ENAMES[i]
     if (isdata(L)) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         s = quoted(L)
         k = 0
         do for [j=1:NE] { if (UE[j] eq s) { k = j } }
@@ -137,7 +143,7 @@ do for [i=1:|$ENAMES|] {
 }
 do for [i=1:|$MNAMES|] {
     L = $MNAMES[i]
-    if (isdata(L)) { MSGR[int(real(word(L, 1))) + 1] = quoted(L) }
+    if (isdata(L)) { MSGR[int(tonum(word(L, 1))) + 1] = quoted(L) }
 }
 
 if (NP == 0 || NE == 0) {
@@ -169,7 +175,7 @@ array TAU[NE]            # tau of estimator e, NaN when it has none (an unbiased
 array SKEY[NE]           # its spec without tau
 do for [e=1:NE] {
     v = optval(UE[e], "tau")
-    TAU[e] = strlen(v) > 0 ? real(v) : NaN
+    TAU[e] = strlen(v) > 0 ? tonum(v) : NaN
     if (strlen(v) > 0 && !(TAU[e] > 0)) { TAU[e] = NaN }
     SKEY[e] = dropopt(UE[e], "tau")
 }
@@ -182,7 +188,7 @@ num(c) = (c > 0 && valid(c)) ? column(c) : NaN
 # status flag: 1 ok, 2 nonfinite (statistics over the finite replicates), 0 no statistics
 stflag(s) = (s eq "ok") ? 1 : (s eq "nonfinite" ? 2 : 0)
 set table $NUM
-plot IN using 0:(num(C_K)):(num(C_R)):(num(C_STEP)):(num(C_VM)):(num(C_VSE)):(num(C_VS)):(num(C_B2)):(num(C_WNV)):(stflag(strcol(C_ST))) with table
+plot IN using 0:(num(C_K)):(num(C_R)):(num(C_STEP)):(num(C_VM)):(num(C_VSE)):(num(C_VS)):(num(C_B2)):(num(C_WNV)):(stflag(strcol(C_ST))):(num(C_FE)):(num(C_FTE)):(num(C_GE)) with table
 unset table
 set autoscale
 
@@ -190,7 +196,7 @@ STEPMAX = NaN
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 10) {
-        st = real(word(L, 4))
+        st = tonum(word(L, 4))
         if (!isnan(st) && (isnan(STEPMAX) || st > STEPMAX)) { STEPMAX = st }
     }
 }
@@ -204,8 +210,8 @@ KFIRST = NaN; MULTIK = 0; NSTEPS_DROPPED = 0; NSKIPPED = 0
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 10) {
-        r = int(real(word(L, 1))) + 1
-        K = real(word(L, 2)); st = real(word(L, 4)); fl = int(real(word(L, 10)))
+        r = int(tonum(word(L, 1))) + 1
+        K = tonum(word(L, 2)); st = tonum(word(L, 4)); fl = int(tonum(word(L, 10)))
         laststep = isnan(STEPMAX) || (!isnan(st) && st == STEPMAX)
         if (!laststep) { NSTEPS_DROPPED = NSTEPS_DROPPED + 1 }
         if (r >= 1 && r <= NROWS && laststep) {
@@ -230,10 +236,10 @@ do for [r=1:NROWS] { SI[r] = 0; RI[r] = 0 }
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 10) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && USE[r]) {
             e = EI[r]
-            K = real(word(L, 2))
+            K = tonum(word(L, 2))
             kk = MULTIK ? sprintf(" K=%g", K) : ""
             if (isnan(TAU[e])) {
                 s = UE[e] . kk
@@ -275,9 +281,9 @@ do for [p=1:NP] { WMAXP[p] = 0 }
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 10) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && USE[r]) {
-            w = real(word(L, 9))
+            w = tonum(word(L, 9))
             if (!isnan(w) && w > 0) { WMAXP[PI[r]] = fmax(WMAXP[PI[r]], w) }
         }
     }
@@ -286,8 +292,8 @@ NG = NP * NS
 array CNTB[NG]; array CNTW[NG]
 do for [g=1:NG] { CNTB[g] = 0; CNTW[g] = 0 }
 array NNF[NP]; array NUND[NP]
-array BLOP[NP]; array BHIP[NP]; array WLOP[NP]; array WHIP[NP]; array YPLOP[NP]
-do for [p=1:NP] { NNF[p] = 0; NUND[p] = 0; BLOP[p] = NaN; BHIP[p] = NaN; WLOP[p] = NaN; WHIP[p] = NaN; YPLOP[p] = NaN }
+array BLOP[NP]; array BHIP[NP]; array WLOP[NP]; array WHIP[NP]; array YPLOP[NP]; array FLMAX[NP]
+do for [p=1:NP] { NNF[p] = 0; NUND[p] = 0; BLOP[p] = NaN; BHIP[p] = NaN; WLOP[p] = NaN; WHIP[p] = NaN; YPLOP[p] = NaN; FLMAX[p] = NaN }
 RMIN = NaN; RMAX = NaN; TMIN = NaN; TMAX = NaN; NDROP = 0
 # unique tau values, for sorting and tics
 array UT[NROWS]
@@ -296,11 +302,11 @@ set print $ROWS
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 10) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && USE[r] && SI[r] > 0) {
             p = PI[r]; s = SI[r]; e = EI[r]; tau = TAU[e]
-            R = real(word(L, 3)); vm = real(word(L, 5)); se = real(word(L, 6)); vs = real(word(L, 7))
-            b2 = real(word(L, 8)); w = real(word(L, 9)); fl = int(real(word(L, 10)))
+            R = tonum(word(L, 3)); vm = tonum(word(L, 5)); se = tonum(word(L, 6)); vs = tonum(word(L, 7))
+            b2 = tonum(word(L, 8)); w = tonum(word(L, 9)); fl = int(tonum(word(L, 10)))
             fl0 = (!isnan(vs) && vs >= 0 && !isnan(R) && R > 0) ? vs / R : NaN
             det = !isnan(b2) && (isnan(fl0) || b2 > fl0) && b2 > 0
             ypos = det ? b2 : ((!isnan(fl0) && fl0 > 0) ? fl0 : NaN)
@@ -314,7 +320,7 @@ do for [i=1:|$NUM|] {
             if (!isnan(ypos)) {
                 CNTB[g] = CNTB[g] + 1
                 BLOP[p] = fmin(BLOP[p], ypos); BHIP[p] = fmax(BHIP[p], ypos); YPLOP[p] = fmin(YPLOP[p], ypos)
-                if (!isnan(fl0) && fl0 > 0) { BLOP[p] = fmin(BLOP[p], fl0); BHIP[p] = fmax(BHIP[p], fl0) }
+                if (!isnan(fl0) && fl0 > 0) { BLOP[p] = fmin(BLOP[p], fl0); BHIP[p] = fmax(BHIP[p], fl0); FLMAX[p] = fmax(FLMAX[p], fl0) }
                 if (!det) { NUND[p] = NUND[p] + 1 }
             }
             if (wreal) {
@@ -342,19 +348,22 @@ do for [a=1:NT] {
 NRG = NP * (NR > 0 ? NR : 1)
 array RW[NRG]
 array RZ[NRG]            # 1: numerically zero
-do for [g=1:NRG] { RW[g] = NaN; RZ[g] = 0 }
+array REV[NRG]           # evaluations per estimate (f + f~ + grad f~)
+do for [g=1:NRG] { RW[g] = NaN; RZ[g] = 0; REV[g] = NaN }
 array NREFP[NP]
 do for [p=1:NP] { NREFP[p] = 0 }
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 10) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && USE[r] && RI[r] > 0) {
             p = PI[r]; g = (p - 1) * NR + RI[r]
-            w = real(word(L, 9))
+            w = tonum(word(L, 9))
             if (!isnan(w) && w >= 0) {
                 if (isnan(RW[g])) { NREFP[p] = NREFP[p] + 1 }
                 RW[g] = w
+                ev = (words(L) >= 13) ? tonum(word(L, 11)) + tonum(word(L, 12)) + tonum(word(L, 13)) : NaN
+                REV[g] = ev
                 RZ[g] = (w <= ZEROREL * WMAXP[p]) ? 1 : 0
                 if (!RZ[g]) { WLOP[p] = fmin(WLOP[p], w); WHIP[p] = fmax(WHIP[p], w) }
             }
@@ -375,7 +384,7 @@ do for [g=1:NG] {
         do for [t=1:NT] {
             do for [i=1:|$ROWS|] {
                 L = $ROWS[i]
-                if (int(real(word(L, 1))) == p && int(real(word(L, 2))) == s && real(word(L, 3)) == UT[t]) { print L }
+                if (int(tonum(word(L, 1))) == p && int(tonum(word(L, 2))) == s && abs(tonum(word(L, 3)) - UT[t]) <= 1e-9 * abs(UT[t])) { print L }
             }
         }
         print ""
@@ -441,8 +450,9 @@ sy(px) = 1.0 - px / real(H)
 # ---- styles: one colour + point type per series (Okabe–Ito palette, as in var-vs-K.gp) ------
 array COL[12] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", \
                  "#000000", "#8C564B", "#7F7F7F", "#BCBD22", "#9467BD", "#F0E442"]
-array PT[8] = [7, 5, 9, 11, 13, 15, 4, 6]
-array PTO[8] = [6, 4, 8, 10, 12, 14, 4, 6]      # open version of PT
+# only filled point types: an open symbol means "bias not detectable" here
+array PT[8] = [7, 5, 9, 11, 13, 15, 7, 5]
+array PTO[8] = [6, 4, 8, 10, 12, 14, 6, 4]      # open version of PT
 do for [s=1:NS] {
     eval sprintf("set linetype %d lc rgb '%s' lw 1.6 pt %d ps %.2f dt %d", \
         s, COL[(s-1) % 12 + 1], PT[(s-1) % 8 + 1], 0.9 * PSCALE, ((s-1) / 12) % 4 + 1)
@@ -454,18 +464,35 @@ RTXT = isnan(RMIN) ? "" : (RMIN == RMAX ? sprintf("R = %d replicates per point",
                                          : sprintf("R = %d–%d replicates per point", RMIN, RMAX))
 KTXT = (!MULTIK && !isnan(KFIRST)) ? sprintf(", K = %g samples per estimate", KFIRST) : ""
 STEPTXT = (isnan(STEPMAX) || NSTEPS_DROPPED == 0) ? "" : sprintf("; trajectory file: last step (%d) only", STEPMAX)
+STEPTXT = STEPTXT . (NDROP > 0 ? sprintf("; %d missing / non-positive value(s) not drawn", NDROP) : "")
 SUB = sprintf("%s%s; squared bias and variance at an equal evaluation budget against τ%s", RTXT, KTXT, STEPTXT)
 FIGTITLE = "temperature sweep:  " . ((NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP))
 
 decades(lo, hi) = log10(hi) - log10(lo)
 yfmt(lo, hi) = decades(lo, hi) >= 1.2 ? "10^{%L}" : "%.2g"
+# Tics of a log axis TAX on [TLO, THI]: powers of ten when it spans ≥ 2.5 decades; otherwise
+# mantissas 1, 2, 5 (or 1 … 9 when that gives < 3 tics): below a decade gnuplot would label no
+# tic at all, and below 2.5 decades only one or two.
+array TMANT[9] = [1, 2, 5, 3, 4, 6, 7, 8, 9]
+LOGTICS = 'TL = ""; TC = 0; TE0 = floor(log10(TLO)); TE1 = ceil(log10(THI)); ' . \
+  'do for [TNM in "3 9"] { if (TC < 3) { TL = ""; TC = 0; ' . \
+  'do for [te=TE0:TE1] { do for [tm=1:int(TNM)] { tv = TMANT[tm] * 10.0**te; ' . \
+  'if (tv >= TLO && tv <= THI) { TL = TL . sprintf("%s\"%g\" %.10g", (TC ? ", " : ""), tv, tv); TC = TC + 1 } } } } }; ' . \
+  'if (decades(TLO, THI) >= 2.5 || TC < 2) { eval "set " . TAX . "tics autofreq"; eval "set format " . TAX . " \"" . yfmt(TLO, THI) . "\"" } ' . \
+  'else { eval "set format " . TAX . " \"%g\""; eval "set " . TAX . "tics (" . TL . ")" }'
 
 # x: tau on a log axis, tics at the swept values when there are few
 XLO = TMIN / 1.5; XHI = TMAX * 1.5
 if (TMAX / TMIN < 2) { XLO = TMIN / 2.5; XHI = TMAX * 2.5 }
 XTICS = ""
 if (NT <= 10) {
-    do for [t=1:NT] { XTICS = XTICS . sprintf("%s\"%g\" %.10g", (t > 1 ? ", " : ""), UT[t], UT[t]) }
+    # a value closer than ~25 px to the previous labelled one gets an unlabelled tic
+    XLAST = NaN
+    do for [t=1:NT] {
+        lab = (isnan(XLAST) || log10(UT[t] / XLAST) >= 0.07 * log10(XHI / XLO)) ? 1 : 0
+        XTICS = XTICS . sprintf("%s\"%s\" %.10g", (t > 1 ? ", " : ""), lab ? sprintf("%g", UT[t]) : "", UT[t])
+        if (lab) { XLAST = UT[t] }
+    }
 }
 
 set multiplot
@@ -521,10 +548,16 @@ do for [p=1:NP] {
         }
     }
     if (strlen(CMD) > 0) {
-        # floors far below every point are cut at two decades below the lowest point
-        BY0 = fmax(BLOP[p], YPLOP[p] / 100.0) / 2; BY1 = BHIP[p] * 2
+        # floors far below every point are cut at two decades below the lowest point; when
+        # all of them are that far below, the panel ends under the points and says so
+        FLOUT = !isnan(FLMAX[p]) && FLMAX[p] < YPLOP[p] / 100.0
+        BY0 = FLOUT ? YPLOP[p] / 3.0 : fmax(BLOP[p], YPLOP[p] / 100.0) / 2; BY1 = BHIP[p] * 2
+        if (FLOUT) {
+            set label 908 sprintf("noise floors var\\_sum/R ≤ %.2g: far below this panel", FLMAX[p]) \
+                at graph 0.98, graph 0.04 right font "sans,9" tc rgb "#555555"
+        }
         set yrange [BY0 : BY1]
-        set format y yfmt(BY0, BY1)
+        TLO = BY0; THI = BY1; TAX = "y"; eval LOGTICS
         set tics nomirror out scale 0.6
     } else {
         set yrange [1:10]; unset ytics
@@ -545,7 +578,7 @@ do for [p=1:NP] {
     ZPOS = WLO / 10.0
     YLO = (NZREF > 0 ? ZPOS : WLO) / 2.0; YHI = WHI * 2.0
     set yrange [YLO:YHI]
-    set format y yfmt(YLO, YHI)
+    TLO = YLO; THI = YHI; TAX = "y"; eval LOGTICS
     CMD = ""
     do for [s=1:NS] {
         g = (p-1)*NS + s
@@ -574,7 +607,8 @@ do for [p=1:NP] {
         array LY[n]
         do for [a=1:n] {
             LY[a] = ypx(RV[a])
-            if (a > 1 && LY[a] > LY[a-1] - GAP) { LY[a] = LY[a-1] - GAP }
+            # a two-line label (an exact reference) needs more room above it
+            if (a > 1 && LY[a] > LY[a-1] - GAP * (1 + 0.6 * RZ[(p-1)*NR + RJ[a-1]])) { LY[a] = LY[a-1] - GAP * (1 + 0.6 * RZ[(p-1)*NR + RJ[a-1]]) }
         }
         # if the stack ran over the top, push it back down from the top
         if (n > 0 && LY[n] < TOP + 5) {
@@ -584,7 +618,7 @@ do for [p=1:NP] {
         do for [a=1:n] {
             g = (p-1)*NR + RJ[a]
             CMD = CMD . sprintf("%s%.10g with lines lc rgb REFCOL lw 1.3 dt 2 notitle", (strlen(CMD) ? ", " : ""), RV[a])
-            nm = UR[RJ[a]] . (RZ[g] ? ": 0, exact" : "")
+            nm = UR[RJ[a]] . (RZ[g] ? (isnan(REV[g]) ? " = 0" : sprintf(" = 0\n(%g evaluations)", REV[g])) : "")
             eval sprintf("set label %d nm at screen sx(R2 + 14), sy(LY[a]) left font 'sans,9' tc rgb '#333333' noenhanced", 920 + a)
             eval sprintf("set arrow %d from screen sx(R2), sy(ypx(RV[a])) to screen sx(R2 + 12), sy(LY[a]) nohead lc rgb '#999999' lw 1", 920 + a)
         }
