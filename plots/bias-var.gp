@@ -34,6 +34,10 @@
 # but strcol() / column-by-name truncate them at the first comma; so problem and estimator names
 # are read through `with labels` tables, and the numbers through one numeric table.
 
+# String to number. gnuplot 5.4's real("1e-05") fails ("Trailing characters") when the mantissa
+# has no decimal point, and `with table` writes numbers with %g (1000000 -> "1e+06"): insert ".0".
+epos(s) = strstrt(s, "e") > 0 ? strstrt(s, "e") : strstrt(s, "E")
+tonum(s) = real((strstrt(s, ".") == 0 && epos(s) > 1 && strstrt(s, "n") == 0) ? s[1:epos(s)-1] . ".0" . s[epos(s):] : s)
 if (ARGC < 2) {
     print "usage: gnuplot -c plots/bias-var.gp IN.csv OUT.(png|svg) [png|svg]"
     exit status 2
@@ -105,7 +109,7 @@ NE = 0
 do for [i=1:|$PNAMES|] {
     L = $PNAMES[i]
     if (isdata(L)) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         s = quoted(L)
         k = 0
         do for [j=1:NP] { if (UP[j] eq s) { k = j } }
@@ -116,7 +120,7 @@ do for [i=1:|$PNAMES|] {
 do for [i=1:|$ENAMES|] {
     L = $ENAMES[i]
     if (isdata(L)) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         s = quoted(L)
         k = 0
         do for [j=1:NE] { if (UE[j] eq s) { k = j } }
@@ -145,7 +149,7 @@ STEPMAX = NaN
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 7) {
-        st = real(word(L, 4))
+        st = tonum(word(L, 4))
         if (!isnan(st) && (isnan(STEPMAX) || st > STEPMAX)) { STEPMAX = st }
     }
 }
@@ -179,9 +183,9 @@ NNONFINITE = 0; NSTEPS_DROPPED = 0; NZEROALL = 0
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 7) {
-        r = int(real(word(L, 1))) + 1
-        R = real(word(L, 3)); st = real(word(L, 4))
-        vs = real(word(L, 5)); b2 = real(word(L, 6)); fl = int(real(word(L, 7)))
+        r = int(tonum(word(L, 1))) + 1
+        R = tonum(word(L, 3)); st = tonum(word(L, 4))
+        vs = tonum(word(L, 5)); b2 = tonum(word(L, 6)); fl = int(tonum(word(L, 7)))
         laststep = isnan(STEPMAX) || (!isnan(st) && st == STEPMAX)
         if (!laststep) { NSTEPS_DROPPED = NSTEPS_DROPPED + 1 }
         if (keeprow(fl, laststep, vs, b2, R, r)) {
@@ -197,9 +201,9 @@ set print $ROWS
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 7) {
-        r = int(real(word(L, 1))) + 1
-        K = real(word(L, 2)); R = real(word(L, 3)); st = real(word(L, 4))
-        vs = real(word(L, 5)); b2 = real(word(L, 6)); fl = int(real(word(L, 7)))
+        r = int(tonum(word(L, 1))) + 1
+        K = tonum(word(L, 2)); R = tonum(word(L, 3)); st = tonum(word(L, 4))
+        vs = tonum(word(L, 5)); b2 = tonum(word(L, 6)); fl = int(tonum(word(L, 7)))
         laststep = isnan(STEPMAX) || (!isnan(st) && st == STEPMAX)
         if (keeprow(fl, laststep, vs, b2, R, r)) {
             q = PI[r]
@@ -239,9 +243,9 @@ array ZK[NG]; array CNT1[NG]
 do for [g=1:NG] { ZK[g] = ""; CNT1[g] = 0 }
 do for [i=1:|$ROWS|] {
     L = $ROWS[i]
-    g = int(real(word(L, 1)))
+    g = int(tonum(word(L, 1)))
     nz = (word(L, 7) eq "0") + (word(L, 8) eq "0")
-    if (nz == 2) { ZK[g] = ZK[g] . (strlen(ZK[g]) ? "," : "K=") . sprintf("%g", real(word(L, 2))) }
+    if (nz == 2) { ZK[g] = ZK[g] . (strlen(ZK[g]) ? "," : "K=") . sprintf("%g", tonum(word(L, 2))) }
     if (nz == 1) { CNT1[g] = CNT1[g] + 1 }
 }
 
@@ -257,7 +261,7 @@ do for [g=1:NG] {
         NBLK = NBLK + 1
         do for [i=1:|$ROWS|] {
             L = $ROWS[i]
-            if (int(real(word(L, 1))) == g && word(L, 7) eq "1" && word(L, 8) eq "1") { print L }
+            if (int(tonum(word(L, 1))) == g && word(L, 7) eq "1" && word(L, 8) eq "1") { print L }
         }
         print ""
         print ""

@@ -19,6 +19,10 @@
 # but strcol() / column-by-name truncate them at the first comma; so problem and estimator names
 # are read through `with labels` tables, and the numbers through one numeric table.
 
+# String to number. gnuplot 5.4's real("1e-05") fails ("Trailing characters") when the mantissa
+# has no decimal point, and `with table` writes numbers with %g (1000000 -> "1e+06"): insert ".0".
+epos(s) = strstrt(s, "e") > 0 ? strstrt(s, "e") : strstrt(s, "E")
+tonum(s) = real((strstrt(s, ".") == 0 && epos(s) > 1 && strstrt(s, "n") == 0) ? s[1:epos(s)-1] . ".0" . s[epos(s):] : s)
 if (ARGC < 2) {
     print "usage: gnuplot -c plots/var-vs-K.gp IN.csv OUT.(png|svg) [png|svg]"
     exit status 2
@@ -91,7 +95,7 @@ NE = 0
 do for [i=1:|$PNAMES|] {
     L = $PNAMES[i]
     if (isdata(L)) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         s = quoted(L)
         k = 0
         do for [j=1:NP] { if (UP[j] eq s) { k = j } }
@@ -102,7 +106,7 @@ do for [i=1:|$PNAMES|] {
 do for [i=1:|$ENAMES|] {
     L = $ENAMES[i]
     if (isdata(L)) {
-        r = int(real(word(L, 1))) + 1
+        r = int(tonum(word(L, 1))) + 1
         s = quoted(L)
         k = 0
         do for [j=1:NE] { if (UE[j] eq s) { k = j } }
@@ -131,7 +135,7 @@ STEPMAX = NaN
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 9) {
-        st = real(word(L, 4))
+        st = tonum(word(L, 4))
         if (!isnan(st) && (isnan(STEPMAX) || st > STEPMAX)) { STEPMAX = st }
     }
 }
@@ -158,9 +162,9 @@ fmax(a, b) = isnan(a) ? b : (b > a ? b : a)
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 9) {
-        r = int(real(word(L, 1))) + 1
-        K = real(word(L, 2)); st = real(word(L, 4)); v = real(word(L, 5)); w = real(word(L, 7))
-        fl = int(real(word(L, 9)))
+        r = int(tonum(word(L, 1))) + 1
+        K = tonum(word(L, 2)); st = tonum(word(L, 4)); v = tonum(word(L, 5)); w = tonum(word(L, 7))
+        fl = int(tonum(word(L, 9)))
         laststep = isnan(STEPMAX) || (!isnan(st) && st == STEPMAX)
         if (!laststep) { NSTEPS_DROPPED = NSTEPS_DROPPED + 1 }
         if (keeprow(fl, laststep, K, v, r)) {
@@ -177,9 +181,9 @@ set print $ROWS
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 9) {
-        r = int(real(word(L, 1))) + 1
-        K = real(word(L, 2)); R = real(word(L, 3)); st = real(word(L, 4))
-        v = real(word(L, 5)); se = real(word(L, 6)); w = real(word(L, 7)); fl = int(real(word(L, 9)))
+        r = int(tonum(word(L, 1))) + 1
+        K = tonum(word(L, 2)); R = tonum(word(L, 3)); st = tonum(word(L, 4))
+        v = tonum(word(L, 5)); se = tonum(word(L, 6)); w = tonum(word(L, 7)); fl = int(tonum(word(L, 9)))
         laststep = isnan(STEPMAX) || (!isnan(st) && st == STEPMAX)
         if (keeprow(fl, laststep, K, v, r)) {
             q = PI[r]
@@ -237,7 +241,7 @@ do for [g=1:NG] {
         NBLK = NBLK + 1
         do for [i=1:|$ROWS|] {
             L = $ROWS[i]
-            if (int(real(word(L, 1))) == g) { print L }
+            if (int(tonum(word(L, 1))) == g) { print L }
         }
         print ""
         print ""
