@@ -98,7 +98,7 @@ double gv_count_logpmf(const gv_unit *u, double eta, double k);
 double gv_count_score(const gv_unit *u, double eta, double k); /* d/deta log p(k) */
 double gv_count_mean(const gv_unit *u, double eta);
 double gv_count_tail(const gv_unit *u, double eta, int M);      /* P(X >= M) */
-int gv_count_support(const gv_unit *u, double eta, double eps); /* least M with P(X >= M) <= eps */
+int gv_count_support(const gv_unit *u, double eta, double eps); /* least M with P(X >= M) <= eps; -1 if > 1e9 */
 int gv_count_sample(const gv_unit *u, double eta, gsl_rng *r);
 const char *gv_count_family_name(int family);
 

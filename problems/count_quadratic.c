@@ -14,6 +14,9 @@
 #include "problems/common.h"
 #include "harness/exact.h"
 
+/* The largest automatic support cap (values); an exact reference sums cap x units values. */
+#define GV_COUNT_MAX_SUPPORT 10000000
+
 enum { G_QUADRATIC, G_LINEAR, G_SQUARE, G_SQRT };
 static const char *const cq_fnames[] = {"quadratic", "linear", "square", "sqrt", NULL};
 static const char *const cq_families[] = {"poisson", "binomial", "geometric", "negbin", NULL};
@@ -88,6 +91,13 @@ static int cq_init(gv_problem *p, const gv_spec *s, char *err)
         } else { /* room for the parameter to move (trajectories): twice the mean */
             double wide = fam == 0 ? log(2 * rate + 10) : log(q / 2) - log1p(-q / 2);
             proto[i].ncat = fam == 1 ? (int)N + 1 : gv_count_support(&proto[i], wide, GV_COUNT_TAIL);
+            if (proto[i].ncat < 1 || proto[i].ncat > GV_COUNT_MAX_SUPPORT) {
+                double mean = gv_count_mean(&proto[i], eta);
+                free(proto);
+                return gv_err(err, "problem %s: a %s unit with mean %.4g needs a support cap above %d values for an "
+                              "exact reference (tail <= 1e-12); use a smaller mean or give support=M",
+                              s->name, cq_families[fam], mean, GV_COUNT_MAX_SUPPORT), GV_EUSAGE;
+            }
         }
     }
     rc = gv_layout_init_units(&p->layout, st->D, proto);

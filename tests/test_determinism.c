@@ -7,7 +7,8 @@
  * shuffles the order in which blocks finish): the summary (every double except
  * ns_per_estimate), the per-coordinate rows, status and message must be identical bit for bit.
  * R = 3000 is 12 blocks with uneven boundaries; W = 500 warm-up estimates exercise estimators
- * with learned state (reinforce-ema).  The exact reference by enumeration is compared the same way.
+ * with learned state (reinforce-ema).  The exact reference by enumeration is compared the same way
+ * (Bernoulli, categorical and count layouts).
  */
 #include <math.h>
 #include <omp.h>
@@ -42,6 +43,13 @@ static const char *const problem_specs[] = {
     "bernoulli-quadratic:D=5,t=0.3,p=0.1/0.3/0.5/0.7/0.9",
     "categorical-abs:D=3,C=4,seed=2",
     "categorical-linear:D=2,C=3,seed=5",
+    /* count units: one per family, a two-unit one; caps just above what eta0 needs (see
+     * test_unbiased.c) since tokui-sato's cost is proportional to the cap.  gengs is run at its
+     * default eps (its own truncation), so lump-tail scores are exercised too. */
+    "count-quadratic:preset=poisson5,support=30",
+    "count-quadratic:family=negbin,r=3,q=0.6,D=2,t=1/4,support=40",
+    "count-quadratic:preset=binomial20",
+    "count-quadratic:family=geometric,q=0.5,f=sqrt,support=42",
 };
 #define N_PROBLEMS (sizeof problem_specs / sizeof problem_specs[0])
 static const int threads[] = {1, 2, 3};
@@ -154,9 +162,11 @@ static void test_adaptive_covered(void **unused)
 static void test_enumeration_threads(void **unused)
 {
     n_bad = 0;
-    const char *specs[] = {"bernoulli-coupled:D=16,seed=2", "categorical-abs:preset=d12c3"};
+    /* the count one: 60^3 = 216000 states, 14 chunks, forced enumeration of a closed-form problem */
+    const char *specs[] = {"bernoulli-coupled:D=16,seed=2", "categorical-abs:preset=d12c3",
+                           "count-quadratic:preset=poisson5,D=3,t=2/6/9"};
     char err[GV_ERRLEN];
-    for (size_t s = 0; s < 2; s++) {
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
         gv_problem *p;
         assert_int_equal(gv_problem_new(specs[s], &p, err), GV_OK);
         gv_point pt;

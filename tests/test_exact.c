@@ -2,7 +2,8 @@
  *
  *  - every problem with a closed form: closed form == enumeration (value, conditional means,
  *    gradient), at sizes where enumeration is feasible (up to 1e6 states);
- *  - an independent brute force written here (own mixed-radix loop, own sigmoid / softmax, the
+ *  - an independent brute force written here (own mixed-radix loop, own sigmoid / softmax, GSL's
+ *    pdfs and the CATALOGUE score formulas for count units, the
  *    naive sum  grad = sum_z q(z) f(z) score(z)) agrees with gv_exact_compute on every problem
  *    of a small-spec table that covers the whole registry (bernoulli-coupled has no closed form:
  *    this is its only independent check);
@@ -25,6 +26,7 @@
 
 #include <cmocka.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
 
 #include "harness/exact.h"
 
@@ -62,6 +64,18 @@ static const char *const specs[] = {
     "categorical-linear:D=2,C=3,p=0.2/0.3/0.5/0.6/0.3/0.1",
     "categorical-linear:D=4,C=3,alpha=100,F=1/-2/3/0.5/0/0/7/7/-7/2/4/8",
     "categorical-linear:D=2,C=4,alpha=0.001,seed=3", /* near-degenerate pi (classes ~1e-300) */
+    /* count units: the four GenGS presets, every f variant, several units with distinct targets,
+     * extreme rate / probability; default support caps (tail <= 1e-12 at twice the mean) */
+    "count-quadratic:preset=poisson5",
+    "count-quadratic:preset=binomial20",
+    "count-quadratic:preset=geometric,f=sqrt",
+    "count-quadratic:preset=negbin3,D=2",
+    "count-quadratic:family=poisson,rate=0.001,f=linear",
+    "count-quadratic:family=poisson,rate=40,D=2,t=30/45",
+    "count-quadratic:family=binomial,N=7,q=0.9,D=3,f=square",
+    "count-quadratic:family=binomial,N=3,q=0.000001,t=0.5",
+    "count-quadratic:family=geometric,q=0.999999,D=2,t=1/-2",
+    "count-quadratic:family=negbin,r=0.5,q=0.3,f=sqrt",
 };
 #define N_SPECS (sizeof specs / sizeof specs[0])
 /* the independent brute force is run where the support is at most this big */
@@ -171,9 +185,39 @@ static void test_closed_vs_enum(void **unused)
 
 /* ------------------------------------------------------------------ independent brute force */
 
+/* Count units, computed here with GSL's own pdfs (not gv_count_logpmf): the law of unit u at
+ * its parameter eta (log rate, or logit q), and the score d/deta log p(k) from CATALOGUE.md. */
+static double count_pmf(const gv_unit *u, double eta, int k)
+{
+    double q = 1 / (1 + exp(-eta));
+    switch (u->family) {
+    case GV_POISSON: return gsl_ran_poisson_pdf((unsigned)k, exp(eta));
+    case GV_BINOMIAL: return gsl_ran_binomial_pdf((unsigned)k, q, (unsigned)u->shape);
+    case GV_GEOMETRIC: return gsl_ran_geometric_pdf((unsigned)k + 1, q); /* GSL counts trials */
+    case GV_NEGBIN: return gsl_ran_negative_binomial_pdf((unsigned)k, q, u->shape);
+    }
+    return NAN;
+}
+
+static double count_score(const gv_unit *u, double eta, int k)
+{
+    double q = 1 / (1 + exp(-eta));
+    switch (u->family) {
+    case GV_POISSON: return k - exp(eta);
+    case GV_BINOMIAL: return k - u->shape * q;
+    case GV_GEOMETRIC: return (1 - q) - k * q;
+    case GV_NEGBIN: return u->shape * (1 - q) - k * q;
+    }
+    return NAN;
+}
+
 /* Per-unit probabilities computed here from eta (not from gv_point). */
 static void unit_probs(const gv_unit *u, const double *eta, double *pr)
 {
+    if (u->kind == GV_UNIT_COUNT) { /* the truncated support 0..ncat-1, not renormalised */
+        for (int c = 0; c < u->ncat; c++) pr[c] = count_pmf(u, eta[u->param], c);
+        return;
+    }
     if (u->kind == GV_UNIT_BERNOULLI) {
         double th = 1 / (1 + exp(-eta[u->param]));
         pr[0] = 1 - th;
@@ -210,6 +254,8 @@ static void brute_force(const gv_problem *p, double *value, double *cond, double
             wc[u->cond + z[i]] += q;
             if (u->kind == GV_UNIT_BERNOULLI) {
                 grad[u->param] += q * f * (z[i] - pr[u->cond + 1]);
+            } else if (u->kind == GV_UNIT_COUNT) {
+                grad[u->param] += q * f * count_score(u, p->eta[u->param], z[i]);
             } else {
                 for (int c = 0; c < u->ncat; c++) grad[u->param + c] += q * f * ((c == z[i]) - pr[u->cond + c]);
             }
