@@ -353,7 +353,7 @@ do for [p=1:NP] {
         set label 903 UP[p] at screen 0.5, sy(TOP - 30) center font "sans,11" noenhanced
     }
     set label 904 "variance of one estimate" at screen sx((L1+R1)/2), sy(TOP - 8) center font "sans,10"
-    set label 905 "variance × f-evaluations (equal evaluation budget)" at screen sx((L2+R2)/2), sy(TOP - 8) center font "sans,10"
+    set label 905 "variance × evaluations (equal evaluation budget)" at screen sx((L2+R2)/2), sy(TOP - 8) center font "sans,10"
     if (NPTS == 0) {
         set label 906 "no plottable rows (all cells incompatible / error)" at graph 0.5, 0.5 center noenhanced
     }
@@ -422,7 +422,7 @@ do for [p=1:NP] {
         set label 906 (NPTS > 0 ? "work_norm_var not available" : "no plottable rows") at graph 0.5, 0.5 center noenhanced
         CMD = "NaN notitle"
     }
-    set ylabel "variance × f-evals per estimate\n(work\\_norm\\_var)" offset 0.5, 0
+    set ylabel "variance × evaluations per estimate\n(work\\_norm\\_var)" offset 0.5, 0
     eval "plot " . CMD
 }
 
