@@ -57,7 +57,7 @@ int gv_cmd_list(int argc, char **argv)
     }
     char u[64], n[64];
     if (est) {
-        printf("ESTIMATORS\n%-18s %-11s %-21s %-24s %-8s %-9s %-6s %s\n", "name", "objective", "units", "needs",
+        printf("ESTIMATORS\n%-18s %-11s %-27s %-24s %-8s %-9s %-16s %s\n", "name", "objective", "units", "needs",
                "K", "bias", "evals", "citation");
         for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
             const gv_estimator_type *e = *t;
@@ -65,7 +65,7 @@ int gv_cmd_list(int argc, char **argv)
             if (e->K_multiple > 1) snprintf(k, sizeof k, ">=%d,%%%d", e->min_K, e->K_multiple);
             else snprintf(k, sizeof k, ">=%d", e->min_K);
             needs_str(e->needs, n, sizeof n);
-            printf("%-18s %-11s %-21s %-24s %-8s %-9s %-6s %s\n", e->name,
+            printf("%-18s %-11s %-27s %-24s %-8s %-9s %-16s %s\n", e->name,
                    e->objective == GV_OBJ_EXPECTATION ? "expectation" : "incl-kl",
                    gv_unit_kind_names(e->units, u, sizeof u), n, k, e->biased ? "biased" : "unbiased", e->cost,
                    e->citation);
