@@ -101,8 +101,8 @@ expect 0 "" $G bench "$T/good.suite" --out "$T/r2" -q
 # partial runs keep finished rows: interrupt a run after its first cell
 # (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored; timeout bounds
 # the run if the signal is lost.)
-# cells run in order: (K=2) takes milliseconds, (K=2000000) minutes
-timeout 180 $G run -p $Q -e reinforce -K 2,2000000 -R 1000 -o "$T/part.csv" -q &
+# cells run in order: (K=2) takes milliseconds, (K=1000000) minutes
+timeout 180 $G run -p $Q -e reinforce -K 2,1000000 -R 1000 -o "$T/part.csv" -q &
 pid=$!
 i=0
 while [ ! -s "$T/part.meta" ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i + 1)); done
