@@ -7,15 +7,34 @@
 
 extern const gv_estimator_type gv_est_gengs, gv_est_reinforce, gv_est_reinforce_ema, gv_est_reinforce_mean,
     gv_est_reinforce_optimal, gv_est_rloo, gv_est_st_gengs, gv_est_tokui_sato;
+extern const gv_estimator_type gv_est_gumbel_rao, gv_est_gumbel_softmax, gv_est_rebar, gv_est_relax, gv_est_st,
+    gv_est_st_gumbel; /* relaxed.c, rebar.c */
+extern const gv_estimator_type gv_est_double_cv, gv_est_leg, gv_est_muprop; /* double_cv.c, leg.c, muprop.c */
+extern const gv_estimator_type gv_est_ar, gv_est_arm, gv_est_arms, gv_est_arms_normal,
+    gv_est_disarm; /* ar.c, arm.c, arms.c, disarm.c */
 
 const gv_estimator_type *const gv_estimator_types[] = {
+    &gv_est_ar,
+    &gv_est_arm,
+    &gv_est_arms,
+    &gv_est_arms_normal,
+    &gv_est_disarm,
+    &gv_est_double_cv,
     &gv_est_gengs,
+    &gv_est_gumbel_rao,
+    &gv_est_gumbel_softmax,
+    &gv_est_leg,
+    &gv_est_muprop,
+    &gv_est_rebar,
     &gv_est_reinforce,
     &gv_est_reinforce_ema,
     &gv_est_reinforce_mean,
     &gv_est_reinforce_optimal,
+    &gv_est_relax,
     &gv_est_rloo,
+    &gv_est_st,
     &gv_est_st_gengs,
+    &gv_est_st_gumbel,
     &gv_est_tokui_sato,
     NULL,
 };
