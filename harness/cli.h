@@ -48,7 +48,7 @@ typedef struct {
     char estimator[GV_SPECLEN];
     int K;
     long last_step;
-    double first, final, best, worst, evals_per_step;
+    double first, final, best, worst, evals_per_step; /* best = lowest, worst = highest objective */
     const char *status;
     char message[GV_ERRLEN];
 } gv_traj_summary;

@@ -42,7 +42,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
         fprintf(f, "## %s\n\n", e->name);
         if (e->traj) { /* a train entry: one row per trajectory */
             fprintf(f, "Trajectories (exact objective; raw rows in `%s.csv`)\n\n| estimator | K | steps | objective at "
-                       "step 0 | final | best | worst | evaluations per step | status |\n"
+                       "step 0 | final | lowest | highest | evaluations per step | status |\n"
                        "|---|---:|---:|---:|---:|---:|---:|---:|---|\n", e->name);
             for (int j = 0; j < e->ntraj; j++) {
                 const gv_traj_summary *s = &e->traj[j];

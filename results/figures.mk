@@ -185,3 +185,21 @@ plots/count-negbin-d3-bias-var.png: results/count-negbin-d3.csv plots/bias-var.g
 GV_FIGURES += plots/count-negbin-d3-bias-var.svg
 plots/count-negbin-d3-bias-var.svg: results/count-negbin-d3.csv plots/bias-var.gp
 	gnuplot -c plots/bias-var.gp results/count-negbin-d3.csv $@ svg
+GV_FIGURES += plots/relax-tau-coupled-tau-sweep.png
+plots/relax-tau-coupled-tau-sweep.png: results/relax-tau-coupled.csv plots/tau-sweep.gp
+	gnuplot -c plots/tau-sweep.gp results/relax-tau-coupled.csv $@ png
+GV_FIGURES += plots/relax-tau-coupled-tau-sweep.svg
+plots/relax-tau-coupled-tau-sweep.svg: results/relax-tau-coupled.csv plots/tau-sweep.gp
+	gnuplot -c plots/tau-sweep.gp results/relax-tau-coupled.csv $@ svg
+GV_FIGURES += plots/relax-tau-coupled-bias-var.png
+plots/relax-tau-coupled-bias-var.png: results/relax-tau-coupled.csv plots/bias-var.gp
+	gnuplot -c plots/bias-var.gp results/relax-tau-coupled.csv $@ png
+GV_FIGURES += plots/relax-tau-coupled-bias-var.svg
+plots/relax-tau-coupled-bias-var.svg: results/relax-tau-coupled.csv plots/bias-var.gp
+	gnuplot -c plots/bias-var.gp results/relax-tau-coupled.csv $@ svg
+GV_FIGURES += plots/dcv-train-trajectory.png
+plots/dcv-train-trajectory.png: results/dcv-train.csv plots/trajectory.gp
+	gnuplot -c plots/trajectory.gp results/dcv-train.csv $@ png
+GV_FIGURES += plots/dcv-train-trajectory.svg
+plots/dcv-train-trajectory.svg: results/dcv-train.csv plots/trajectory.gp
+	gnuplot -c plots/trajectory.gp results/dcv-train.csv $@ svg
