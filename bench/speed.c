@@ -2,8 +2,9 @@
  * next to the time the same program needs just to draw the same number of uniforms from the same
  * generator; printed as a ratio (target: an estimate costs at most 3x its raw random numbers).
  * Both are measured in one process, interleaved, best of several rounds (the machine is shared).
- * Also: the whole frozen-point engine (statistics included) per estimate, and the generic
- * enumeration rate.  Usage: build/bench/speed [N_ESTIMATES] */
+ * Also: a cost table of every registered estimator that runs there at K = 2, as ratios to rloo
+ * per estimate and per evaluation; the whole frozen-point engine (statistics included) per
+ * estimate; and the generic enumeration rate.  Usage: build/bench/speed [N_ESTIMATES] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,25 @@ static double time_estimates(gv_problem *p, gv_point *pt, gv_exact *ex, const ch
     return t;
 }
 
+/* Evaluations (f + f~ + grad f~) per estimate, counted by the harness. */
+static double count_evals(gv_problem *p, gv_point *pt, gv_exact *ex, const char *name, int K)
+{
+    gv_spec es;
+    char err[GV_ERRLEN];
+    gv_spec_parse(name, &es, err);
+    gv_estimator *e;
+    if (gv_estimator_new(&es, p, K, &e, err)) return NAN;
+    gsl_rng *r = gv_rng_new(gv_rng_default(), 11);
+    double *g = calloc((size_t)p->layout.n_params, sizeof(double));
+    gv_eval ev = {.problem = p, .pt = pt, .exact = ex};
+    const int n = 100;
+    for (int i = 0; i < n; i++) e->type->estimate(e->state, &ev, K, r, g);
+    free(g);
+    gsl_rng_free(r);
+    gv_estimator_free(e);
+    return (double)(ev.n_f + ev.n_ftilde + ev.n_grad) / n;
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -94,6 +114,38 @@ int main(int argc, char **argv)
     for (int k = 0; k < 2; k++)
         printf("  %-10s %10.0f estimates/s  %8.1f ns/estimate  ratio to raw uniforms %.2f  (target <= 3)\n",
                names[k], n / best_e[k], 1e9 * best_e[k] / n, best_e[k] / best_u);
+
+    /* Cost table: every registered estimator that runs on this problem at K = 2, interleaved rounds,
+     * best of rounds, as a ratio to rloo (time per estimate, and per evaluation of f, f~ or grad f~). */
+    {
+        enum { MAXE = 64 };
+        const gv_estimator_type *ts[MAXE];
+        double best[MAXE], evals[MAXE];
+        int ne = 0;
+        for (const gv_estimator_type *const *t = gv_estimator_types; *t && ne < MAXE; t++) {
+            char msg[GV_ERRLEN];
+            if (gv_estimator_compatible(*t, p, K, msg)) continue;
+            ts[ne] = *t, best[ne] = INFINITY, evals[ne] = 0, ne++;
+        }
+        long m = n / 20 > 1000 ? n / 20 : 1000;
+        for (int r = 0; r < rounds; r++)
+            for (int k = 0; k < ne; k++) {
+                double te = time_estimates(p, &pt, &ex, ts[k]->name, K, m);
+                if (te < best[k]) best[k] = te;
+            }
+        int irloo = -1;
+        for (int k = 0; k < ne; k++) {
+            if (!strcmp(ts[k]->name, "rloo")) irloo = k;
+            evals[k] = count_evals(p, &pt, &ex, ts[k]->name, K);
+        }
+        printf("  cost table (K=%d, %ld estimates each, best of %d interleaved rounds):\n", K, m, rounds);
+        printf("    %-18s %10s %8s %10s %12s\n", "estimator", "ns/est", "evals", "x rloo", "x rloo/eval");
+        for (int k = 0; k < ne; k++) {
+            double ratio = best[k] / best[irloo];
+            printf("    %-18s %10.0f %8.0f %10.2f %12.2f\n", ts[k]->name, 1e9 * best[k] / m, evals[k], ratio,
+                   ratio / (evals[k] / evals[irloo]));
+        }
+    }
 
     /* other generators, for the record */
     const char *gens[] = {"taus2", "mt19937"};
