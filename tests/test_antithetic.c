@@ -74,17 +74,7 @@
 /* Copula helpers of estimators/arms.c. */
 #include "estimators/arms.h"
 
-static int n_bad;
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            n_bad++;                                                          \
-            print_error("CHECK failed (%s:%d): %s\n  ", __FILE__, __LINE__, #cond); \
-            print_error(__VA_ARGS__);                                         \
-            print_error("\n");                                                \
-        }                                                                     \
-    } while (0)
-#define END_CHECKS() assert_int_equal(n_bad, 0)
+#include "tests/testkit.h"
 
 #define FAMILY_ALPHA 1e-3
 #define N_GROUPS 5
@@ -95,30 +85,6 @@ static int n_bad;
 static double group_z(int n) { return gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / N_GROUPS / (2.0 * n)); }
 
 /* ------------------------------------------------------------------ fixtures */
-
-typedef struct {
-    gv_problem *p;
-    gv_point pt;
-    gv_exact ex;
-} fixture;
-
-static int fx_open(fixture *f, const char *spec)
-{
-    char err[GV_ERRLEN];
-    memset(f, 0, sizeof *f);
-    if (gv_problem_new(spec, &f->p, err)) return print_error("%s: %s\n", spec, err), -1;
-    if (gv_point_init(&f->pt, &f->p->layout, f->p->eta) || gv_exact_alloc(&f->ex, &f->p->layout)) return -1;
-    if (gv_exact_compute(f->p, &f->pt, GV_DEFAULT_MAX_STATES, 0, &f->ex, err))
-        return print_error("%s: %s\n", spec, err), -1;
-    return 0;
-}
-
-static void fx_close(fixture *f)
-{
-    gv_exact_free(&f->ex);
-    gv_point_free(&f->pt);
-    gv_problem_free(f->p);
-}
 
 /* An estimator driven directly through its hooks. */
 typedef struct {

@@ -26,17 +26,8 @@
 #include "harness/exact.h"
 #include "harness/rng.h"
 
-static int n_bad;
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            n_bad++;                                                          \
-            print_error("CHECK failed (%s:%d): %s\n  ", __FILE__, __LINE__, #cond); \
-            print_error(__VA_ARGS__);                                         \
-            print_error("\n");                                                \
-        }                                                                     \
-    } while (0)
-#define END_CHECKS() assert_int_equal(n_bad, 0)
+#define GV_TESTKIT_NO_FIXTURE
+#include "tests/testkit.h"
 
 static const char *const problem_specs[] = {
     "bernoulli-coupled:D=7,seed=4",

@@ -26,17 +26,7 @@
 #include "harness/stats.h"
 
 /* Soft checks: report every failing case, free everything, then fail the test once. */
-static int n_bad;
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            n_bad++;                                                          \
-            print_error("CHECK failed (%s:%d): %s\n  ", __FILE__, __LINE__, #cond); \
-            print_error(__VA_ARGS__);                                         \
-            print_error("\n");                                                \
-        }                                                                     \
-    } while (0)
-#define END_CHECKS() assert_int_equal(n_bad, 0)
+#include "tests/testkit.h"
 
 static int close_rel(double a, double b, double rel)
 {

@@ -37,17 +37,8 @@
 #include "harness/rng.h"
 #include "harness/stats.h"
 
-static int n_bad;
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            n_bad++;                                                          \
-            print_error("CHECK failed (%s:%d): %s\n  ", __FILE__, __LINE__, #cond); \
-            print_error(__VA_ARGS__);                                         \
-            print_error("\n");                                                \
-        }                                                                     \
-    } while (0)
-#define END_CHECKS() assert_int_equal(n_bad, 0)
+#define GV_TESTKIT_NO_FIXTURE
+#include "tests/testkit.h"
 
 #define FAMILY_ALPHA 1e-3 /* family-wise false-alarm rate of the whole unbiasedness family */
 #define R_UNBIASED 50000L
