@@ -19,6 +19,37 @@ static void num(char *b, size_t n, double x, const char *fmt)
     else snprintf(b, n, fmt, x);
 }
 
+/* Tokui & Sato (1611.01239): the variance of their estimator is never above REINFORCE with the
+ * optimal baseline.  For every (problem, K) of the entry that has both rows, compare var_mean; the
+ * inequality "holds" unless tokui-sato exceeds reinforce-optimal by more than 3 combined SEs. */
+static void theorem_table(FILE *f, const gv_report_entry *e)
+{
+    int header = 0;
+    for (int i = 0; i < e->n; i++) {
+        const gv_row *a = &e->rows[i];
+        if (strcmp(a->estimator, "tokui-sato") || strcmp(a->status, "ok")) continue;
+        for (int j = 0; j < e->n; j++) {
+            const gv_row *b = &e->rows[j];
+            if (strcmp(b->estimator, "reinforce-optimal") || strcmp(b->status, "ok") || b->K != a->K ||
+                strcmp(b->problem, a->problem))
+                continue;
+            if (!header) {
+                fprintf(f, "\nTokui–Sato theorem (var tokui-sato ≤ var reinforce-optimal; \"holds\" unless above by > 3 "
+                           "combined SEs)\n\n| problem | K | var tokui-sato | var reinforce-optimal | ratio | holds |\n"
+                           "|---|---:|---:|---:|---:|:-:|\n");
+                header = 1;
+            }
+            double se = sqrt(a->s.var_mean_se * a->s.var_mean_se + b->s.var_mean_se * b->s.var_mean_se);
+            int holds = !(a->s.var_mean > b->s.var_mean + 3 * (isnan(se) ? 0 : se));
+            char va[48], vb[48], ra[48];
+            num(va, sizeof va, a->s.var_mean, "%.4g");
+            num(vb, sizeof vb, b->s.var_mean, "%.4g");
+            num(ra, sizeof ra, b->s.var_mean > 0 ? a->s.var_mean / b->s.var_mean : NAN, "%.3g");
+            fprintf(f, "| `%s` | %d | %s | %s | %s | %s |\n", a->problem, a->K, va, vb, ra, holds ? "yes" : "**no**");
+        }
+    }
+}
+
 int gv_write_report(const char *path, const char *suite, const gv_report_entry *E, int n, char *err)
 {
     char tmp[4300];
@@ -90,6 +121,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
             fprintf(f, "| %s | %d | %s ± %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", w->estimator, w->K, v, se, b2,
                     z, flag, mse, fe, wv, ns, status);
         }
+        theorem_table(f, e);
         fputc('\n', f);
         for (int k = 0; e->figures && e->figures[k]; k++)
             fprintf(f, "![%s: %s](../plots/%s-%s.png)\n", e->name, e->figures[k], e->name, e->figures[k]);

@@ -98,6 +98,10 @@ printf 'q1 -p %s \\\n   -e rloo,reinforce -K 1,2 -R 200\n' "$Q" >"$T/good.suite"
 expect 0 "" $G bench "$T/good.suite" --out "$T/r2" -q
 [ -s "$T/r2/q1.csv" ] && [ -s "$T/r2/q1.meta" ] && grep -q "^## q1" "$T/r2/REPORT.md" && ok || bad "bench outputs"
 
+printf 'th -p bernoulli-coupled:D=6 -e tokui-sato,reinforce-optimal -K 1,2 -R 2000\n' >"$T/th.suite"
+expect 0 "" $G bench "$T/th.suite" --out "$T/r5" -q
+[ "$(grep -c '^| `bernoulli-coupled:D=6` | [12] | .* | yes |$' "$T/r5/REPORT.md")" -eq 2 ] && ok || bad "Tokui-Sato theorem table in REPORT.md"
+
 # partial runs keep finished rows: interrupt a run after its first cell
 # (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored; timeout bounds
 # the run if the signal is lost.)
