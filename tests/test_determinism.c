@@ -26,31 +26,13 @@
 #include "harness/exact.h"
 #include "harness/rng.h"
 
-#define GV_TESTKIT_NO_FIXTURE
 #include "tests/testkit.h"
 
-static const char *const problem_specs[] = {
-    "bernoulli-coupled:D=7,seed=4",
-    "bernoulli-quadratic:D=5,t=0.3,p=0.1/0.3/0.5/0.7/0.9",
-    "categorical-abs:D=3,C=4,seed=2",
-    "categorical-linear:D=2,C=3,seed=5",
-    /* count units: one per family, a two-unit one; caps just above what eta0 needs (see
-     * test_unbiased.c) since tokui-sato's cost is proportional to the cap.  gengs is run at its
-     * default eps (its own truncation), so lump-tail scores are exercised too. */
-    "count-quadratic:preset=poisson5,support=30",
-    "count-quadratic:family=negbin,r=3,q=0.6,D=2,t=1/4,support=40",
-    "count-quadratic:preset=binomial20",
-    "count-quadratic:family=geometric,q=0.5,f=sqrt,support=42",
-};
+static const char *const problem_specs[] = GV_REGISTRY_SPECS;
 #define N_PROBLEMS (sizeof problem_specs / sizeof problem_specs[0])
 static const int threads[] = {1, 2, 3};
 #define N_THREADS (sizeof threads / sizeof threads[0])
 
-typedef struct {
-    gv_problem *p;
-    gv_point pt;
-    gv_exact ex;
-} fixture;
 static fixture fx[N_PROBLEMS];
 
 static int group_setup(void **unused)

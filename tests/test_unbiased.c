@@ -37,7 +37,6 @@
 #include "harness/rng.h"
 #include "harness/stats.h"
 
-#define GV_TESTKIT_NO_FIXTURE
 #include "tests/testkit.h"
 
 #define FAMILY_ALPHA 1e-3 /* family-wise false-alarm rate of the whole unbiasedness family */
@@ -51,52 +50,12 @@
 #define SEED 20240601ULL
 #define K_MAX 4
 
-/* Small specs, one or more per registered problem (test_registry_covered enforces it).
- * Chosen to be generic: unequal theta / pi across units, non-separable f, several classes. */
-static const char *const problem_specs[] = {
-    "bernoulli-coupled:D=6,seed=3",
-    "bernoulli-quadratic:D=5,t=0.3,p=0.1/0.3/0.5/0.7/0.9",
-    "categorical-abs:D=3,C=4,seed=2",
-    "categorical-linear:D=2,C=3,seed=5",
-    /* count units, one spec per family, with a two-unit one.  Support caps are set just above
-     * what eta0 needs (P(X >= 30) = 2.8e-14 for Poisson(5); 3.9e-14 at 40 for NegBin(3, 0.6);
-     * 0.5^42 = 2.3e-13 for Geometric(0.5): all below GV_COUNT_TAIL = 1e-12) instead of the
-     * problem's default (tail <= 1e-12 at twice the mean: 60, 95, 97), because tokui-sato and
-     * reinforce-optimal sum the support, so their cost per estimate is proportional to the cap.
-     * The GenGS presets themselves are exercised by test_exact.c and test_count.c. */
-    "count-quadratic:preset=poisson5,support=30",
-    "count-quadratic:family=negbin,r=3,q=0.6,D=2,t=1/4,support=40",
-    "count-quadratic:preset=binomial20",
-    "count-quadratic:family=geometric,q=0.5,f=sqrt,support=42",
-};
+static const char *const problem_specs[] = GV_REGISTRY_SPECS;
 #define N_PROBLEMS (sizeof problem_specs / sizeof problem_specs[0])
-
-typedef struct {
-    gv_problem *p;
-    gv_point pt;
-    gv_exact ex;
-} fixture;
 
 static fixture fx[N_PROBLEMS];
 static double z_star;
 static long n_coords_family, n_cells_family;
-
-static int fx_open(fixture *f, const char *spec, char *err)
-{
-    memset(f, 0, sizeof *f);
-    if (gv_problem_new(spec, &f->p, err)) return -1;
-    if (gv_point_init(&f->pt, &f->p->layout, f->p->eta) || gv_exact_alloc(&f->ex, &f->p->layout))
-        return gv_err(err, "out of memory"), -1;
-    return gv_exact_compute(f->p, &f->pt, GV_DEFAULT_MAX_STATES, 0, &f->ex, err) ? -1 : 0;
-}
-
-static void fx_close(fixture *f)
-{
-    gv_exact_free(&f->ex);
-    gv_point_free(&f->pt);
-    gv_problem_free(f->p);
-    memset(f, 0, sizeof *f);
-}
 
 static int compatible(const gv_estimator_type *t, const fixture *f, int K)
 {
@@ -107,10 +66,9 @@ static int compatible(const gv_estimator_type *t, const fixture *f, int K)
 static int group_setup(void **unused)
 {
     gsl_set_error_handler_off();
-    char err[GV_ERRLEN];
     for (size_t i = 0; i < N_PROBLEMS; i++)
-        if (fx_open(&fx[i], problem_specs[i], err)) {
-            print_error("cannot build %s: %s\n", problem_specs[i], err);
+        if (fx_open(&fx[i], problem_specs[i])) {
+            print_error("cannot build %s\n", problem_specs[i]);
             return -1;
         }
     /* the family: every coordinate of every cell of every estimator declared unbiased */
@@ -561,9 +519,8 @@ static void test_detects(void **state)
 {
     n_bad = 0;
     const detect_case *c = *state;
-    char err[GV_ERRLEN];
     fixture f;
-    assert_int_equal(fx_open(&f, c->spec, err), 0);
+    assert_int_equal(fx_open(&f, c->spec), 0);
     gv_summary s;
     int rc = local_run(c->type, &f, c->type->name, c->K, 20000, 0, SEED, &s);
     CHECK(rc == 0, "local driver failed");

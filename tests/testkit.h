@@ -24,6 +24,26 @@ static int n_bad;
     } while (0)
 #define END_CHECKS() assert_int_equal(n_bad, 0)
 
+/* The problem list of the registry-wide tests (test_unbiased.c, test_determinism.c): small specs,
+ * one or more per registered problem (both files check that every registered problem appears),
+ * chosen to be generic: unequal theta / pi across units, non-separable f, several classes. */
+#define GV_REGISTRY_SPECS { \
+    "bernoulli-coupled:D=6,seed=3", \
+    "bernoulli-quadratic:D=5,t=0.3,p=0.1/0.3/0.5/0.7/0.9", \
+    "categorical-abs:D=3,C=4,seed=2", \
+    "categorical-linear:D=2,C=3,seed=5", \
+    /* count units, one spec per family, with a two-unit one.  Support caps are set just above \
+     * what eta0 needs (P(X >= 30) = 2.8e-14 for Poisson(5); 3.9e-14 at 40 for NegBin(3, 0.6); \
+     * 0.5^42 = 2.3e-13 for Geometric(0.5): all below GV_COUNT_TAIL = 1e-12) instead of the \
+     * problem's default (tail <= 1e-12 at twice the mean: 60, 95, 97), because tokui-sato and \
+     * reinforce-optimal sum the support, so their cost per estimate is proportional to the cap. \
+     * The GenGS presets themselves are exercised by test_exact.c and test_count.c. */ \
+    "count-quadratic:preset=poisson5,support=30", \
+    "count-quadratic:family=negbin,r=3,q=0.6,D=2,t=1/4,support=40", \
+    "count-quadratic:preset=binomial20", \
+    "count-quadratic:family=geometric,q=0.5,f=sqrt,support=42", \
+}
+
 #ifndef GV_TESTKIT_NO_FIXTURE /* files with a fixture of their own define this first */
 typedef struct {
     gv_problem *p;
@@ -48,6 +68,7 @@ static inline void fx_close(fixture *f)
     gv_exact_free(&f->ex);
     gv_point_free(&f->pt);
     gv_problem_free(f->p);
+    memset(f, 0, sizeof *f);
 }
 #endif
 
