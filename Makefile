@@ -62,6 +62,8 @@ GRADVAR := $(BUILD)/gradvar
 endif
 
 .PHONY: all test bench speed plots deps clean
+# test objects are intermediate in the pattern chain; keep them (and keep make quiet after the tests)
+.SECONDARY: $(TEST_BIN:%=%.o) $(BENCH_OBJ)
 all: $(GRADVAR)
 
 $(GRADVAR): $(MAIN_OBJ) $(BUILD)/libgradvar.a
