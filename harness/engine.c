@@ -20,6 +20,7 @@ void gv_row_init(gv_row *row, const gv_problem *p, const char *est_spec, int K, 
     row->seed = seed;
     row->step = -1;
     row->P = p->layout.n_params;
+    row->wrt = "eta";
     row->status = "error";
     gv_summary *s = &row->s;
     double nan = NAN;
@@ -28,6 +29,11 @@ void gv_row_init(gv_row *row, const gv_problem *p, const char *est_spec, int K, 
 
 void gv_row_free(gv_row *row)
 {
+    if (row->outer) {
+        gv_row_free(row->outer);
+        free(row->outer);
+        row->outer = NULL;
+    }
     free(row->coord_mean);
     free(row->coord_var);
     free(row->coord_exact);
@@ -48,6 +54,50 @@ static void copy_learned(gv_estimator *dst, const gv_estimator *src)
     if (dst->type->copy_learned) dst->type->copy_learned(dst->state, src->state);
 }
 
+static double gv_norm(const double *x, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += x[i] * x[i];
+    return sqrt(s);
+}
+
+/* Merge the blocks (in block order) into bs[0] and fill the row's statistics and status. */
+static void finish_row(gv_row *row, gv_block_stats *bs, long nb, const double *gstar, const gv_engine_opts *o,
+                       const char *note, int want_coords)
+{
+    const int P = row->P;
+    for (long b = 1; b < nb; b++) gv_block_stats_merge(&bs[0], &bs[b]);
+    gv_summarise(&bs[0], gstar, P, &row->s);
+    if (!o->timing) row->s.ns_per_estimate = NAN;
+    if (row->s.nonfinite > 0) {
+        row->status = "nonfinite";
+        snprintf(row->message, sizeof row->message, "%.0f of %ld estimates were not finite and are excluded",
+                 row->s.nonfinite, o->R);
+    } else {
+        row->status = "ok";
+        snprintf(row->message, sizeof row->message, "%s", note);
+    }
+    if (row->s.replicates < 2) {
+        row->status = "error";
+        snprintf(row->message, sizeof row->message, "fewer than 2 finite estimates");
+    }
+    if (!want_coords) return;
+    row->coord_mean = malloc((size_t)P * sizeof(double));
+    row->coord_var = malloc((size_t)P * sizeof(double));
+    row->coord_exact = malloc((size_t)P * sizeof(double));
+    if (!row->coord_mean || !row->coord_var || !row->coord_exact) {
+        free(row->coord_mean), free(row->coord_var), free(row->coord_exact);
+        row->coord_mean = row->coord_var = row->coord_exact = NULL;
+        return;
+    }
+    double R = bs[0].coord.n;
+    for (int q = 0; q < P; q++) {
+        row->coord_mean[q] = bs[0].coord.mean[q];
+        row->coord_var[q] = R >= 2 ? bs[0].coord.m2[q] / (R - 1) : NAN;
+        row->coord_exact[q] = gstar[q];
+    }
+}
+
 int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, const char *est_spec,
                 int K, const gv_engine_opts *o, int want_coords, gv_row *row, char *msg)
 {
@@ -57,6 +107,7 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
     char canon[GV_SPECLEN];
     gv_spec_canonical(&es, canon, sizeof canon);
     gv_row_init(row, p, canon, K, o->seed);
+    for (int q = 0; q < p->layout.n_params; q++) row->prob_mean += pt->prob[q] / p->layout.n_params;
 
     gv_estimator *warm = NULL;
     rc = gv_estimator_new(&es, p, K, &warm, msg);
@@ -88,13 +139,16 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
     }
 
     const long nb = gv_engine_blocks(o->R);
-    gv_block_stats *bs = calloc((size_t)nb, sizeof *bs);
+    const int Q = p->n_outer; /* outer coordinates (0: none) */
+    gv_block_stats *bs = calloc((size_t)nb, sizeof *bs), *bo = Q ? calloc((size_t)nb, sizeof *bo) : NULL;
     int *bfail = calloc((size_t)nb, sizeof *bfail);
-    if (!bs || !bfail) {
-        free(bs), free(bfail), gv_estimator_free(warm);
+    double *ophi = Q ? malloc((size_t)Q * sizeof(double)) : NULL; /* exact phi-gradient */
+    if (!bs || !bfail || (Q && (!bo || !ophi))) {
+        free(bs), free(bo), free(bfail), free(ophi), gv_estimator_free(warm);
         snprintf(row->message, sizeof row->message, "out of memory");
         return GV_OK;
     }
+    if (Q) p->type->outer_vjp(p, ex->grad, ophi);
     long done = 0;
     char note[GV_ERRLEN] = ""; /* the estimator's remark (same for every block at a frozen point) */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -105,7 +159,9 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
         gv_estimator *e = NULL;
         gsl_rng *r = gv_rng_new(o->rng, gv_stream_seed(o->seed, p->spec, canon, K, b, GV_STREAM_REPLICATE));
         double *G = malloc((size_t)B * P * sizeof(double));
-        if (gv_block_stats_init(&bs[b], P) || !r || !G || gv_estimator_new(&es, p, K, &e, bmsg)) {
+        double *GO = Q ? malloc((size_t)B * Q * sizeof(double)) : NULL;
+        if (gv_block_stats_init(&bs[b], P) || (Q && (gv_block_stats_init(&bo[b], Q) || !GO)) || !r || !G ||
+            gv_estimator_new(&es, p, K, &e, bmsg)) {
             bfail[b] = 1;
         } else {
             copy_learned(e, warm);
@@ -128,13 +184,18 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             bs[b].n_f = (double)ev.n_f;
             bs[b].n_ftilde = (double)ev.n_ftilde;
             bs[b].n_grad = (double)ev.n_grad;
-            double gn = 0;
-            for (int q = 0; q < P; q++) gn += ex->grad[q] * ex->grad[q];
-            gv_block_stats_add(&bs[b], G, n, ex->grad, sqrt(gn));
+            gv_block_stats_add(&bs[b], G, n, ex->grad, gv_norm(ex->grad, P));
+            if (Q) {
+                for (int i = 0; i < n; i++) p->type->outer_vjp(p, G + (size_t)i * P, GO + (size_t)i * Q);
+                bo[b].nonfinite = bs[b].nonfinite, bo[b].ns = bs[b].ns;
+                bo[b].n_f = bs[b].n_f, bo[b].n_ftilde = bs[b].n_ftilde, bo[b].n_grad = bs[b].n_grad;
+                gv_block_stats_add(&bo[b], GO, n, ophi, gv_norm(ophi, Q));
+            }
         }
         if (b == 0 && e && e->type->note) e->type->note(e->state, note, sizeof note);
         gv_estimator_free(e);
         free(G);
+        free(GO);
         gsl_rng_free(r);
         if (o->progress) {
 #pragma omp critical(gv_progress)
@@ -150,39 +211,24 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
         snprintf(row->message, sizeof row->message,
                  fail == 2 ? "the estimator reported a failure" : "out of memory");
     } else {
-        for (long b = 1; b < nb; b++) gv_block_stats_merge(&bs[0], &bs[b]);
-        gv_summarise(&bs[0], ex->grad, P, &row->s);
-        if (!o->timing) row->s.ns_per_estimate = NAN;
-        if (row->s.nonfinite > 0) {
-            row->status = "nonfinite";
-            snprintf(row->message, sizeof row->message, "%.0f of %ld estimates were not finite and are excluded",
-                     row->s.nonfinite, o->R);
-        } else {
-            row->status = "ok";
-            snprintf(row->message, sizeof row->message, "%s", note);
-        }
-        if (row->s.replicates < 2) {
-            row->status = "error";
-            snprintf(row->message, sizeof row->message, "fewer than 2 finite estimates");
-        }
-        if (want_coords) {
-            row->coord_mean = malloc((size_t)P * sizeof(double));
-            row->coord_var = malloc((size_t)P * sizeof(double));
-            row->coord_exact = malloc((size_t)P * sizeof(double));
-            if (row->coord_mean && row->coord_var && row->coord_exact) {
-                double R = bs[0].coord.n;
-                for (int q = 0; q < P; q++) {
-                    row->coord_mean[q] = bs[0].coord.mean[q];
-                    row->coord_var[q] = R >= 2 ? bs[0].coord.m2[q] / (R - 1) : NAN;
-                    row->coord_exact[q] = ex->grad[q];
-                }
-            } else {
-                gv_row_free(row);
-            }
+        finish_row(row, bs, nb, ex->grad, o, note, want_coords);
+        if (Q && (row->outer = malloc(sizeof *row->outer))) {
+            gv_row *ro = row->outer;
+            *ro = *row;
+            ro->wrt = "phi";
+            ro->P = Q;
+            ro->outer = NULL;
+            ro->coord_mean = ro->coord_var = ro->coord_exact = NULL;
+            finish_row(ro, bo, nb, ophi, o, note, want_coords);
         }
     }
-    for (long b = 0; b < nb; b++) gv_block_stats_free(&bs[b]);
+    for (long b = 0; b < nb; b++) {
+        gv_block_stats_free(&bs[b]);
+        if (Q) gv_block_stats_free(&bo[b]);
+    }
     free(bs);
+    free(bo);
     free(bfail);
+    free(ophi);
     return GV_OK;
 }

@@ -17,7 +17,7 @@ typedef struct {
     void *progress_ctx;
 } gv_engine_opts;
 
-typedef struct {
+typedef struct gv_row {
     char problem[GV_SPECLEN];
     char estimator[GV_SPECLEN];
     const char *objective;
@@ -27,8 +27,11 @@ typedef struct {
     gv_summary s;
     const char *status; /* ok | nonfinite | incompatible | error */
     char message[GV_ERRLEN];
-    int P; /* coordinates (n_params); per-coordinate detail below is NULL unless requested */
+    double prob_mean; /* mean over the parameters of theta / pi / rate / q at the point (trajectory plots) */
+    const char *wrt; /* "eta" (the units' parameters) or "phi" (the problem's outer parameters) */
+    int P; /* coordinates (n_params or n_outer); per-coordinate detail below is NULL unless requested */
     double *coord_mean, *coord_var, *coord_exact;
+    struct gv_row *outer; /* for problems with outer parameters: the same cell's phi-gradient row */
 } gv_row;
 
 void gv_row_init(gv_row *row, const gv_problem *p, const char *est_spec, int K, uint64_t seed);
@@ -38,6 +41,8 @@ void gv_row_free(gv_row *row);
 long gv_engine_blocks(long R);
 
 /* Run one (problem, estimator, K) cell at the frozen point pt with exact reference ex.
+ * For a problem with outer parameters every estimate is also mapped through outer_vjp and
+ * summarised against the mapped exact gradient in row->outer (malloc'd; gv_row_free frees it).
  * Returns GV_OK with the row filled (its status says whether it ran), or GV_EUSAGE for an
  * unknown estimator or bad option (msg says which and lists the valid choices). */
 int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, const char *est_spec,

@@ -169,6 +169,15 @@ int gv_cmd_exact(int argc, char **argv)
                        pt.prob[q], ex.grad[q]);
             }
         }
+        if (p->n_outer > 0) { /* the outer parameters' gradient J^T g_eta */
+            double *gphi = malloc((size_t)p->n_outer * sizeof(double));
+            if (gphi) {
+                p->type->outer_vjp(p, ex.grad, gphi);
+                printf("\nouter,phi,grad\n");
+                for (int k = 0; k < p->n_outer; k++) printf("%d,%.17g,%.17g\n", k, p->phi[k], gphi[k]);
+                free(gphi);
+            }
+        }
     } else {
         fprintf(stderr, "gradvar exact: %s\n", err);
     }
@@ -204,6 +213,8 @@ int gv_cmd_describe(int argc, char **argv)
     if (t->presets) printf("  presets: %s\n", t->presets);
     printf("  layout: %d %s units, %d parameters, %.4g joint states\n", p->layout.n_units,
            gv_unit_kind_names(p->layout.kinds, u, sizeof u), p->layout.n_params, gv_support_size(&p->layout));
+    if (p->n_outer > 0)
+        printf("  outer parameters: %d (eta = eta(phi); rows with wrt=phi report d/dphi = J^T d/deta)\n", p->n_outer);
     printf("  exact reference: %s; continuous extension f~: %s\n", t->exact ? "closed form" : "enumeration",
            t->ftilde ? "yes" : "no");
     if (t->describe) {

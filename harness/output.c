@@ -14,12 +14,12 @@
 #include <gsl/gsl_version.h>
 
 const char *const gv_csv_columns[] = {
-    "problem", "estimator", "objective", "K", "replicates", "seed", "step", "f_evals", "ftilde_evals",
+    "problem", "estimator", "objective", "K", "replicates", "seed", "step", "wrt", "prob_mean", "f_evals", "ftilde_evals",
     "grad_evals", "ns_per_estimate", "exact_norm", "var_mean", "var_mean_se", "var_sum", "var_max",
     "log10_var_mean", "bias2", "bias2_raw", "bias_z_max", "mse", "cos_mean", "cos_var", "snr",
     "work_norm_var", "nonfinite", "status", "message", NULL};
 
-static const char *const coord_columns[] = {"problem", "estimator", "K", "seed", "step", "coord",
+static const char *const coord_columns[] = {"problem", "estimator", "K", "seed", "step", "wrt", "coord",
                                             "exact", "mean", "var", "z", NULL};
 
 void gv_fmt_num(char *buf, size_t len, double x)
@@ -48,11 +48,15 @@ static void put_header(FILE *out, const char *const *cols)
     for (int i = 0; cols[i]; i++) gv_csv_field(out, cols[i], !cols[i + 1]);
 }
 
+/* The rows of one cell: its eta row, then (problems with outer parameters) its phi row. */
+#define FOR_ROW_AND_OUTER(r, rows, n)                     \
+    for (int i_ = 0; i_ < (n); i_++)                      \
+        for (const gv_row *r = &(rows)[i_]; r; r = r->outer)
+
 int gv_write_rows(FILE *out, const gv_row *rows, int n)
 {
     put_header(out, gv_csv_columns);
-    for (int i = 0; i < n; i++) {
-        const gv_row *r = &rows[i];
+    FOR_ROW_AND_OUTER(r, rows, n) {
         const gv_summary *s = &r->s;
         char b[64];
         gv_csv_field(out, r->problem, 0);
@@ -67,7 +71,8 @@ int gv_write_rows(FILE *out, const gv_row *rows, int n)
         if (r->step >= 0) snprintf(b, sizeof b, "%ld", r->step);
         else b[0] = 0;
         gv_csv_field(out, b, 0);
-        const double v[] = {s->f_evals, s->ftilde_evals, s->grad_evals, s->ns_per_estimate, s->exact_norm,
+        gv_csv_field(out, r->wrt ? r->wrt : "eta", 0);
+        const double v[] = {r->prob_mean, s->f_evals, s->ftilde_evals, s->grad_evals, s->ns_per_estimate, s->exact_norm,
                             s->var_mean, s->var_mean_se, s->var_sum, s->var_max, s->log10_var_mean, s->bias2,
                             s->bias2_raw, s->bias_z_max, s->mse, s->cos_mean, s->cos_var, s->snr,
                             s->work_norm_var};
@@ -83,8 +88,7 @@ int gv_write_rows(FILE *out, const gv_row *rows, int n)
 int gv_write_coord_rows(FILE *out, const gv_row *rows, int n)
 {
     put_header(out, coord_columns);
-    for (int i = 0; i < n; i++) {
-        const gv_row *r = &rows[i];
+    FOR_ROW_AND_OUTER(r, rows, n) {
         for (int q = 0; q < r->P && r->coord_mean; q++) {
             char b[64];
             gv_csv_field(out, r->problem, 0);
@@ -96,6 +100,7 @@ int gv_write_coord_rows(FILE *out, const gv_row *rows, int n)
             if (r->step >= 0) snprintf(b, sizeof b, "%ld", r->step);
             else b[0] = 0;
             gv_csv_field(out, b, 0);
+            gv_csv_field(out, r->wrt ? r->wrt : "eta", 0);
             snprintf(b, sizeof b, "%d", q);
             gv_csv_field(out, b, 0);
             put_num(out, r->coord_exact[q], 0);

@@ -22,9 +22,10 @@
 static const char train_usage[] =
     "usage: gradvar train -p SPEC -e EST[,EST...] [-K K] --steps N [--lr X] [--opt adam|sgd|rmsprop]\n"
     "                     [--maximise] [--every N] [--basket EST,...] [--basket-R R] [--seed S]\n"
-    "                     [-o FILE.csv] [--max-states N] [--threads N] [--no-timing] [-q]\n"
+    "                     [--until-prob X] [-o FILE.csv] [--max-states N] [--threads N] [--no-timing] [-q]\n"
     "\n"
-    "Optimises the problem's parameters eta from its initial point with each estimator's own\n"
+    "Optimises the problem's parameters (eta, or its outer parameters phi if it has them: the\n"
+    "estimates are mapped by J^T) from its initial point with each estimator's own\n"
     "gradients (one independent trajectory per -e estimator; learned state adapts every step).\n"
     "Every N steps (and at the first and last step) it records the exact objective and, with\n"
     "--basket, R frozen-point estimates of every basket estimator at the current parameters.\n"
@@ -35,6 +36,7 @@ static const char train_usage[] =
     "  --every N      record every N steps (default 10)\n"
     "  --basket LIST  estimators measured at each recorded point (needs a single -e)\n"
     "  --basket-R R   replicates per basket measurement (default 1000)\n"
+    "  --until-prob X stop (after recording) at the first step where the mean unit probability >= X\n"
     "  -K K           samples per estimate for training and basket (default 2)\n"
     "Output: FILE.csv trajectory rows (problem, estimator, K, seed, step, objective, grad_norm,\n"
     "param_mean, prob_mean, f_evals, ftilde_evals, grad_evals, seconds, status, message) and, with\n"
@@ -63,7 +65,7 @@ typedef struct {
     int n_basket;
     int K, opt, maximise, quiet, timing, threads;
     long steps, every, basket_R, W;
-    double lr, max_states;
+    double lr, max_states, until_prob; /* until_prob: NAN = run all steps */
     uint64_t seed;
     const char *out;
 } train_args;
@@ -96,7 +98,8 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     a->seed = 1;
     a->timing = 1;
     a->max_states = GV_DEFAULT_MAX_STATES;
-    enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_HELP };
+    a->until_prob = NAN;
+    enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_UNTIL, O_HELP };
     static const struct option lo[] = {
         {"problem", required_argument, 0, 'p'}, {"estimator", required_argument, 0, 'e'},
         {"steps", required_argument, 0, O_STEPS}, {"lr", required_argument, 0, O_LR},
@@ -105,6 +108,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
         {"basket", required_argument, 0, O_BASKET}, {"basket-R", required_argument, 0, O_BR},
         {"seed", required_argument, 0, O_SEED}, {"max-states", required_argument, 0, O_MS},
         {"threads", required_argument, 0, O_TH}, {"no-timing", no_argument, 0, O_NT},
+        {"until-prob", required_argument, 0, O_UNTIL},
         {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     optind = 1;
@@ -167,6 +171,9 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
             a->threads = (int)x;
             break;
         case O_NT: a->timing = 0; break;
+        case O_UNTIL:
+            if (num_arg("--until-prob", optarg, 0, 1e300, &a->until_prob, err)) return GV_EUSAGE;
+            break;
         case 'h':
         case O_HELP: return -2;
         case ':': return gv_err(err, "option %s needs a value", argv[optind - 1]), GV_EUSAGE;
@@ -218,23 +225,34 @@ static int w_basket(FILE *f, const void *c)
     return gv_write_rows(f, b->rows, b->n);
 }
 
-/* Record the exact objective at pt into t; 0 ok. */
-static int record(traj_row *t, const gv_problem *p, const gv_point *pt, double max_states, gv_exact *ex)
+static double mean_prob(const gv_point *pt)
+{
+    const int P = pt->layout->n_params;
+    double qm = 0;
+    for (int q = 0; q < P; q++) qm += pt->prob[q];
+    return qm / P;
+}
+
+/* Record the exact objective at pt into t; x (n_x) are the optimised parameters (eta, or the outer
+ * phi, in which case the gradient reported is J^T grad_eta, computed into gx); 0 ok. */
+static int record(traj_row *t, const gv_problem *p, const gv_point *pt, const double *x, int n_x, double *gx,
+                  double max_states, gv_exact *ex)
 {
     char err[GV_ERRLEN];
-    int P = p->layout.n_params;
-    double pm = 0, qm = 0;
-    for (int q = 0; q < P; q++) pm += pt->eta[q], qm += pt->prob[q];
-    t->param_mean = pm / P;
-    t->prob_mean = qm / P;
+    double pm = 0;
+    for (int q = 0; q < n_x; q++) pm += x[q];
+    t->param_mean = pm / n_x;
+    t->prob_mean = mean_prob(pt);
     if (gv_exact_compute(p, pt, max_states, 0, ex, err)) {
         t->status = "error";
         snprintf(t->message, sizeof t->message, "exact reference: %.480s", err);
         t->objective = t->grad_norm = NAN;
         return -1;
     }
+    const double *gr = ex->grad;
+    if (p->n_outer > 0) p->type->outer_vjp(p, ex->grad, gx), gr = gx;
     double gn = 0;
-    for (int q = 0; q < P; q++) gn += ex->grad[q] * ex->grad[q];
+    for (int q = 0; q < n_x; q++) gn += gr[q] * gr[q];
     t->objective = ex->value;
     t->grad_norm = sqrt(gn);
     t->status = "ok";
@@ -302,7 +320,7 @@ static int save_all(const train_args *a, const gv_problem *p, const train_out *o
 static int trajectory(const train_args *a, gv_problem *p, const char *es_text, train_out *o, const gv_meta *meta,
                       char *err)
 {
-    const int P = p->layout.n_params;
+    const int P = p->layout.n_params, outer = p->n_outer > 0, NX = outer ? p->n_outer : P;
     gv_spec es;
     gv_estimator *e = NULL;
     int rc = gv_spec_parse(es_text, &es, err);
@@ -310,21 +328,25 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
     if (rc) return rc < 0 ? GV_EUSAGE : rc;
     gv_point pt;
     gv_exact ex;
+    /* x: the optimised parameters (eta itself, or phi with eta = eta(phi)); gx: the step's gradient in x */
     double *eta = malloc((size_t)P * sizeof(double)), *g = malloc((size_t)P * sizeof(double));
-    double *m1 = calloc((size_t)P, sizeof(double)), *m2 = calloc((size_t)P, sizeof(double));
+    double *x = malloc((size_t)NX * sizeof(double)), *gx = malloc((size_t)NX * sizeof(double));
+    double *m1 = calloc((size_t)NX, sizeof(double)), *m2 = calloc((size_t)NX, sizeof(double));
     gsl_rng *r = gv_rng_new(gv_rng_default(), gv_stream_seed(a->seed, p->spec, e->spec, a->K, 0, GV_STREAM_TRAIN));
-    if (!eta || !g || !m1 || !m2 || !r || gv_point_init(&pt, &p->layout, p->eta) || gv_exact_alloc(&ex, &p->layout)) {
-        free(eta), free(g), free(m1), free(m2), gsl_rng_free(r), gv_estimator_free(e);
+    if (!eta || !g || !x || !gx || !m1 || !m2 || !r || gv_point_init(&pt, &p->layout, p->eta) ||
+        gv_exact_alloc(&ex, &p->layout)) {
+        free(eta), free(g), free(x), free(gx), free(m1), free(m2), gsl_rng_free(r), gv_estimator_free(e);
         return gv_err(err, "out of memory"), GV_EFAIL;
     }
     memcpy(eta, p->eta, (size_t)P * sizeof(double));
+    memcpy(x, outer ? p->phi : p->eta, (size_t)NX * sizeof(double));
     gv_eval ev = {.problem = p, .pt = &pt, .exact = &ex};
     const double sign = a->maximise ? 1.0 : -1.0, b1 = 0.9, b2 = 0.999, rho = 0.99, tiny = 1e-8;
     double t0 = gv_now_s(), b1t = 1, b2t = 1;
     rc = GV_OK;
     for (long step = 0;; step++) {
-        int recorded = 0;
-        if (step % a->every == 0 || step == a->steps) { /* exact objective (+ basket) at this point */
+        int recorded = 0, last = step == a->steps || mean_prob(&pt) >= a->until_prob;
+        if (step % a->every == 0 || last) { /* exact objective (+ basket) at this point */
             traj_row *t = push_traj(o);
             if (!t) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
             snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
@@ -332,7 +354,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
             t->step = step;
             t->f_evals = (double)ev.n_f, t->ftilde_evals = (double)ev.n_ftilde, t->grad_evals = (double)ev.n_grad;
             t->seconds = a->timing ? gv_now_s() - t0 : NAN;
-            if (record(t, p, &pt, a->max_states, &ex)) break; /* the row says why; the run goes on */
+            if (record(t, p, &pt, x, NX, gx, a->max_states, &ex)) break; /* the row says why; the run goes on */
             recorded = 1;
             for (int b = 0; b < a->n_basket; b++) {
                 gv_row *row = push_basket(o);
@@ -350,7 +372,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
                 row->seed = a->seed;
             }
         }
-        if (rc || step == a->steps) break;
+        if (rc || last) break;
         if (recorded && a->out && save_all(a, p, o, meta, err)) { rc = GV_EFAIL; break; }
         if (e->type->schedule) e->type->schedule(e->state, step);
         memset(g, 0, (size_t)P * sizeof(double));
@@ -365,27 +387,32 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
             break;
         }
         if (e->type->adapt) e->type->adapt(e->state, &ev);
+        if (outer) p->type->outer_vjp(p, g, gx);
+        else memcpy(gx, g, (size_t)P * sizeof(double));
         b1t *= b1, b2t *= b2;
-        for (int q = 0; q < P; q++) {
+        for (int q = 0; q < NX; q++) {
+            const double gq = gx[q];
             double d;
             switch (a->opt) {
-            case OPT_SGD: d = g[q]; break;
+            case OPT_SGD: d = gq; break;
             case OPT_RMSPROP:
-                m2[q] = rho * m2[q] + (1 - rho) * g[q] * g[q];
-                d = g[q] / (sqrt(m2[q]) + tiny);
+                m2[q] = rho * m2[q] + (1 - rho) * gq * gq;
+                d = gq / (sqrt(m2[q]) + tiny);
                 break;
             default: /* Adam with bias correction */
-                m1[q] = b1 * m1[q] + (1 - b1) * g[q];
-                m2[q] = b2 * m2[q] + (1 - b2) * g[q] * g[q];
+                m1[q] = b1 * m1[q] + (1 - b1) * gq;
+                m2[q] = b2 * m2[q] + (1 - b2) * gq * gq;
                 d = (m1[q] / (1 - b1t)) / (sqrt(m2[q] / (1 - b2t)) + tiny);
             }
-            eta[q] += sign * a->lr * d;
+            x[q] += sign * a->lr * d;
         }
+        if (outer) p->type->outer_map(p, x, eta);
+        else memcpy(eta, x, (size_t)P * sizeof(double));
         gv_point_set(&pt, eta);
     }
     gv_exact_free(&ex);
     gv_point_free(&pt);
-    free(eta), free(g), free(m1), free(m2);
+    free(eta), free(g), free(x), free(gx), free(m1), free(m2);
     gsl_rng_free(r);
     gv_estimator_free(e);
     return rc;

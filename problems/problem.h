@@ -5,7 +5,9 @@
  * Optional pieces: a continuous extension f~ on [0,1]^D / simplices and its gradient (for
  * relaxations, MuProp, ...), and a closed-form exact reference.  Without `exact` the harness
  * enumerates the joint support.  Outer parameters phi with eta = eta(phi): a problem with
- * n_outer > 0 supplies `outer_vjp`, which maps d/deta to d/dphi.
+ * n_outer > 0 sets p->phi (its initial value, n_outer), supplies `outer_map` (phi -> eta) and
+ * `outer_vjp` (d/deta -> d/dphi = J^T d/deta); the harness then reports the phi-gradient beside the
+ * eta-gradient (rows with wrt=phi) and `train` optimises phi.
  */
 #ifndef GV_PROBLEM_H
 #define GV_PROBLEM_H
@@ -34,7 +36,8 @@ typedef struct gv_problem_type {
     /* Optional closed form at pt: *value = E f, cond[unit.cond + v] = E[f | z_unit = v]. */
     int (*exact)(const struct gv_problem *p, const gv_point *pt, double *value, double *cond);
 
-    /* Optional outer parameters: gphi = J^T geta. */
+    /* Optional outer parameters (p->n_outer > 0): eta = eta(phi) and gphi = J^T geta. */
+    void (*outer_map)(const struct gv_problem *p, const double *phi, double *eta);
     void (*outer_vjp)(const struct gv_problem *p, const double *geta, double *gphi);
 
     /* Optional: print problem-specific details (targets, tables) for `describe`. */
@@ -46,7 +49,8 @@ typedef struct gv_problem {
     void *state;
     gv_layout layout;
     double *eta;              /* eta0, n_params */
-    int n_outer;
+    int n_outer;              /* outer parameters phi (0: none) */
+    double *phi;              /* phi0, n_outer (malloc'd by init when n_outer > 0) */
     char spec[GV_SPECLEN];    /* canonical spec: identity in CSV rows and RNG streams */
 } gv_problem;
 

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const gv_problem_type gv_prob_bernoulli_coupled, gv_prob_bernoulli_quadratic,
+extern const gv_problem_type gv_prob_bernoulli_coupled, gv_prob_bernoulli_quadratic, gv_prob_bernoulli_shared,
     gv_prob_categorical_abs, gv_prob_categorical_linear, gv_prob_count_quadratic;
 
 const gv_problem_type *const gv_problem_types[] = {
     &gv_prob_bernoulli_coupled,
     &gv_prob_bernoulli_quadratic,
+    &gv_prob_bernoulli_shared,
     &gv_prob_categorical_abs,
     &gv_prob_categorical_linear,
     &gv_prob_count_quadratic,
@@ -66,6 +67,9 @@ int gv_problem_new(const char *spec_text, gv_problem **out, char *err)
     p->type = t;
     gv_spec_canonical(&spec, p->spec, sizeof p->spec);
     rc = t->init(p, &spec, err);
+    if (!rc && p->n_outer > 0 && (!p->phi || !t->outer_map || !t->outer_vjp))
+        rc = GV_EFAIL, gv_err(err, "problem '%s' declares outer parameters without phi0, outer_map and outer_vjp",
+                              t->name);
     if (rc) {
         gv_problem_free(p);
         return rc == GV_EUSAGE ? GV_EUSAGE : GV_EFAIL;
@@ -80,5 +84,6 @@ void gv_problem_free(gv_problem *p)
     free(p->state);
     gv_layout_free(&p->layout);
     free(p->eta);
+    free(p->phi);
     free(p);
 }

@@ -45,6 +45,8 @@ static const char *const specs[] = {
     "bernoulli-quadratic:preset=d1-t0.499",
     "bernoulli-quadratic:D=6,t=0.3,p=0.2/0.5/0.7/0.1/0.9/0.35",
     "bernoulli-quadratic:D=10,t=-0.4,p=0.3",
+    "bernoulli-shared",
+    "bernoulli-shared:t=0.2/0.9/0.5/0.1,logit=-1.5",
     "categorical-abs:D=2,C=3,seed=4",
     "categorical-abs:D=4,C=5",
     "categorical-abs:preset=d12c3",
@@ -440,6 +442,57 @@ static void test_bernoulli_coupled_d8(void **unused)
 
 /* ------------------------------------------------------------------ limits */
 
+/* Outer parameters: the phi-gradient J^T g_eta of bernoulli-shared equals the hand form
+ * theta(1-theta) sum_i (1 - 2 t_i) and a central finite difference of the exact objective in phi
+ * (eta = outer_map(phi +- h)). */
+static void test_outer_parameters(void **unused)
+{
+    n_bad = 0;
+    static const struct { const char *spec; double t[4]; int D; } cases[] = {
+        {"bernoulli-shared", {0.6, 0.51, 0.48}, 3},
+        {"bernoulli-shared:t=0.2/0.9/0.5/0.1,logit=-1.5", {0.2, 0.9, 0.5, 0.1}, 4},
+        {"bernoulli-shared:p=0.999", {0.6, 0.51, 0.48}, 3},
+    };
+    char err[GV_ERRLEN];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        fixture f;
+        if (fx_open(&f, cases[c].spec, err)) {
+            CHECK(0, "%s: %s", cases[c].spec, err);
+            fx_close(&f);
+            continue;
+        }
+        const gv_problem *p = f.p;
+        CHECK(p->n_outer == 1 && p->phi && p->layout.n_params == cases[c].D, "%s: n_outer %d, P %d", cases[c].spec,
+              p->n_outer, p->layout.n_params);
+        CHECK(gv_exact_compute(p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &f.ex, err) == GV_OK, "%s", err);
+        double phi = p->phi[0], th = 1 / (1 + exp(-phi)), st = 0, gphi;
+        for (int i = 0; i < cases[c].D; i++) st += 1 - 2 * cases[c].t[i];
+        p->type->outer_vjp(p, f.ex.grad, &gphi);
+        double hand = th * (1 - th) * st;
+        CHECK(fabs(gphi - hand) <= TOL * fmax(fabs(hand), 1e-300), "%s: d/dphi %.17g, hand %.17g", cases[c].spec,
+              gphi, hand);
+        /* central difference with step h: truncation ~h^2 |L'''| ~ 1e-10, rounding ~1e-16/h ~ 1e-11 */
+        const double h = 1e-5;
+        double val[2], *eta = malloc((size_t)p->layout.n_params * sizeof(double));
+        gv_exact ex2;
+        assert_int_equal(gv_exact_alloc(&ex2, &p->layout), 0);
+        for (int s = 0; s < 2; s++) {
+            double ph = phi + (s ? h : -h);
+            p->type->outer_map(p, &ph, eta);
+            gv_point_set(&f.pt, eta);
+            CHECK(gv_exact_compute(p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &ex2, err) == GV_OK, "%s", err);
+            val[s] = ex2.value;
+        }
+        double fd = (val[1] - val[0]) / (2 * h);
+        CHECK(fabs(fd - gphi) <= 1e-8 * fmax(1, fabs(gphi)), "%s: d/dphi %.12g, finite difference %.12g",
+              cases[c].spec, gphi, fd);
+        gv_exact_free(&ex2);
+        free(eta);
+        fx_close(&f);
+    }
+    END_CHECKS();
+}
+
 static void test_enumeration_limit(void **unused)
 {
     n_bad = 0;
@@ -477,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_bernoulli_quadratic_hand),
         cmocka_unit_test(test_categorical_linear_hand),
         cmocka_unit_test(test_bernoulli_coupled_d8),
+        cmocka_unit_test(test_outer_parameters),
         cmocka_unit_test(test_enumeration_limit),
     };
     return cmocka_run_group_tests_name("exact", tests, NULL, NULL);

@@ -145,6 +145,7 @@ static void test_unbiased(void **state)
             if (rc == GV_OK) {
                 cells++;
                 double z = row.s.bias_z_max;
+                if (row.outer) z = fmax(z, row.outer->s.bias_z_max); /* the phi-gradient J^T g as well */
                 print_message("  %-18s %-52s K=%d  bias_z_max %7.3f  (z* %.3f)\n", t->name, problem_specs[i], K, z,
                               z_star);
                 if (!t->biased)

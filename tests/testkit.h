@@ -30,6 +30,7 @@ static int n_bad;
 #define GV_REGISTRY_SPECS { \
     "bernoulli-coupled:D=6,seed=3", \
     "bernoulli-quadratic:D=5,t=0.3,p=0.1/0.3/0.5/0.7/0.9", \
+    "bernoulli-shared:p=0.3", \
     "categorical-abs:D=3,C=4,seed=2", \
     "categorical-linear:D=2,C=3,seed=5", \
     /* count units, one spec per family, with a two-unit one.  Support caps are set just above \
