@@ -4,7 +4,9 @@
  * Both are measured in one process, interleaved, best of several rounds (the machine is shared).
  * Also: a cost table of every registered estimator that runs there at K = 2, as ratios to rloo
  * per estimate and per evaluation; the whole frozen-point engine (statistics included) per
- * estimate; and the generic enumeration rate.  Usage: build/bench/speed [N_ESTIMATES] */
+ * estimate; and the generic enumeration rate.
+ * Usage: build/bench/speed [N_ESTIMATES] [--cost-csv FILE]  (FILE: the cost table as CSV, which
+ * `make bench` writes to results/cost.csv and `gradvar bench` copies into REPORT.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include <omp.h>
 
 #include "harness/engine.h"
+#include "harness/output.h"
 #include "harness/exact.h"
 #include "harness/rng.h"
 
@@ -83,10 +86,35 @@ static double count_evals(gv_problem *p, gv_point *pt, gv_exact *ex, const char 
     return (double)(ev.n_f + ev.n_ftilde + ev.n_grad) / n;
 }
 
+typedef struct {
+    const gv_estimator_type **ts;
+    const double *best, *evals;
+    int ne, irloo, K;
+    long m;
+} cost_table;
+
+static int write_cost(FILE *f, const void *c)
+{
+    const cost_table *t = c;
+    fprintf(f, "problem,estimator,K,ns_per_estimate,evals,ratio_rloo,ratio_rloo_per_eval\n");
+    for (int k = 0; k < t->ne; k++) {
+        double ratio = t->best[k] / t->best[t->irloo];
+        fprintf(f, "\"bernoulli-quadratic:D=200,p=0.5,t=0.499\",%s,%d,%.1f,%.6g,%.4f,%.4f\n", t->ts[k]->name, t->K,
+                1e9 * t->best[k] / t->m, t->evals[k], ratio, ratio / (t->evals[k] / t->evals[t->irloo]));
+    }
+    return ferror(f) ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
-    long n = argc > 1 ? atol(argv[1]) : 200000;
+    long n = 200000;
+    const char *cost_csv = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--cost-csv") && i + 1 < argc) cost_csv = argv[++i];
+        else if (atol(argv[i]) > 0) n = atol(argv[i]);
+        else return fprintf(stderr, "usage: speed [N_ESTIMATES] [--cost-csv FILE]\n"), 2;
+    }
     const int K = 2, D = 200, rounds = 5;
     char err[GV_ERRLEN];
     gv_problem *p;
@@ -144,6 +172,10 @@ int main(int argc, char **argv)
             double ratio = best[k] / best[irloo];
             printf("    %-18s %10.0f %8.0f %10.2f %12.2f\n", ts[k]->name, 1e9 * best[k] / m, evals[k], ratio,
                    ratio / (evals[k] / evals[irloo]));
+        }
+        if (cost_csv) {
+            cost_table ct = {ts, best, evals, ne, irloo, K, m};
+            if (gv_atomic_write(cost_csv, write_cost, &ct, err)) return fprintf(stderr, "speed: %s\n", err), 1;
         }
     }
 

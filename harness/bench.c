@@ -17,7 +17,10 @@
 
 #include "harness/cli.h"
 
-const char *const gv_figure_kinds[] = {"bias-var", "tau-sweep", "trajectory", "trunc", "var-vs-K", NULL};
+const char *const gv_figure_kinds[] = {"basket",     "basket-theta", "bias-var", "budget", "tau-sweep",
+                                       "trajectory", "trunc",        "var-vs-K", NULL};
+/* The file a figure kind reads: the entry's CSV, or (basket kinds) its FILE.basket.csv. */
+static const char *figure_input(const char *kind) { return strncmp(kind, "basket", 6) ? ".csv" : ".basket.csv"; }
 static const char *const run_figures[] = {"var-vs-K", "bias-var", NULL};
 static const char *const train_figures[] = {"trajectory", NULL};
 
@@ -124,8 +127,8 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
                     if (!strcmp(gv_figure_kinds[k], fk)) known = gv_figure_kinds[k];
                 if (!known || nf == 7) {
                     rc = GV_EUSAGE;
-                    gv_err(err, "%s:%d: unknown figure kind '%s'; valid kinds: bias-var, tau-sweep, trajectory, trunc, "
-                           "var-vs-K", path, start, fk);
+                    gv_err(err, "%s:%d: unknown figure kind '%s' (or more than 7); valid kinds: basket, basket-theta, "
+                           "bias-var, budget, tau-sweep, trajectory, trunc, var-vs-K", path, start, fk);
                     break;
                 }
                 e->figs[nf++] = known;
@@ -180,10 +183,11 @@ static int write_figures_mk(const char *dir, const entry_t *E, int n, char *err)
         for (int k = 0; E[i].figs[k]; k++)
             for (int t = 0; t < 2; t++) {
                 const char *ext = t ? "svg" : "png";
-                fprintf(f, "GV_FIGURES += plots/%s-%s.%s\nplots/%s-%s.%s: %s/%s.csv plots/%s.gp\n"
-                           "\tgnuplot -c plots/%s.gp %s/%s.csv $@ %s\n",
-                        E[i].name, E[i].figs[k], ext, E[i].name, E[i].figs[k], ext, dir, E[i].name, E[i].figs[k],
-                        E[i].figs[k], dir, E[i].name, ext);
+                const char *in = figure_input(E[i].figs[k]);
+                fprintf(f, "GV_FIGURES += plots/%s-%s.%s\nplots/%s-%s.%s: %s/%s%s plots/%s.gp\n"
+                           "\tgnuplot -c plots/%s.gp %s/%s%s $@ %s\n",
+                        E[i].name, E[i].figs[k], ext, E[i].name, E[i].figs[k], ext, dir, E[i].name, in,
+                        E[i].figs[k], E[i].figs[k], dir, E[i].name, in, ext);
             }
     int bad = ferror(f);
     if (fclose(f) || bad || rename(tmp, path)) return gv_err(err, "cannot write %s", path), GV_EFAIL;

@@ -32,6 +32,8 @@ void gv_rows_free(gv_row *rows, int n);
 /* Shared CLI pieces (harness/cliutil.c). */
 int gv_cli_estimators(const char *arg, char **dst, int *n, int cap, char *err); /* one -e argument */
 int gv_cli_seed(const char *arg, uint64_t *seed, char *err);
+/* A comma-separated list of K values (each in [1, 1e6]) appended to K[*n] (at most cap). */
+int gv_cli_klist(const char *opt, const char *arg, int *K, int *n, int cap, char *err);
 char *gv_cli_join(int argc, char **argv); /* "gradvar ARGS...", malloc'd */
 double gv_now_s(void);                    /* monotonic seconds */
 
@@ -43,8 +45,12 @@ int gv_cmd_describe(int argc, char **argv);
 int gv_cmd_train(int argc, char **argv);
 
 /* Trajectory mode (harness/train.c).  argv[0] is "train".  Returns GV_OK, GV_EUSAGE, GV_EFAIL
- * or -2 for --help; with validate_only nothing runs.  Per-trajectory summaries for reports. */
+ * or -2 for --help; with validate_only nothing runs.  Summaries for reports: one per trajectory
+ * (basket = 0: first/final/best/worst objective), then one per basket (estimator, K) (basket = 1:
+ * first/final = var_mean at the first/last recorded step, best/worst = its lowest/highest,
+ * evals_per_step = f evaluations per estimate). */
 typedef struct {
+    int basket;
     char estimator[GV_SPECLEN];
     int K;
     long last_step;

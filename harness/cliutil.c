@@ -27,6 +27,25 @@ int gv_cli_estimators(const char *arg, char **dst, int *n, int cap, char *err)
     return GV_OK;
 }
 
+int gv_cli_klist(const char *opt, const char *arg, int *K, int *n, int cap, char *err)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy) return gv_err(err, "out of memory"), GV_EFAIL;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long x = strtol(t, &end, 10);
+        if (*n >= cap || end == t || *end || x < 1 || x > 1000000) {
+            if (*n >= cap) gv_err(err, "%s: too many K values (limit %d)", opt, cap);
+            else gv_err(err, "%s %s: expected an integer in [1, 1000000]", opt, t);
+            free(copy);
+            return GV_EUSAGE;
+        }
+        K[(*n)++] = (int)x;
+    }
+    free(copy);
+    return GV_OK;
+}
+
 int gv_cli_seed(const char *arg, uint64_t *seed, char *err)
 {
     char *end;

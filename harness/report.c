@@ -50,6 +50,111 @@ static void theorem_table(FILE *f, const gv_report_entry *e)
     }
 }
 
+/* Train entries with --basket: var_mean of every basket estimator along the trajectory. */
+static void basket_table(FILE *f, const gv_report_entry *e)
+{
+    int header = 0;
+    for (int j = 0; j < e->ntraj; j++) {
+        const gv_traj_summary *s = &e->traj[j];
+        if (!s->basket) continue;
+        if (!header) {
+            fprintf(f, "Gradient basket (var_mean of R frozen-point estimates at the trajectory's points; raw rows in "
+                       "`%s.basket.csv`)\n\n| estimator | K | var at step 0 | var at the last step | lowest | highest | "
+                       "f_evals | status |\n|---|---:|---:|---:|---:|---:|---:|---|\n", e->name);
+            header = 1;
+        }
+        char a[48], b[48], c[48], d[48], ev[48];
+        num(a, sizeof a, s->first, "%.4g");
+        num(b, sizeof b, s->final, "%.4g");
+        num(c, sizeof c, isinf(s->best) ? NAN : s->best, "%.4g");
+        num(d, sizeof d, isinf(s->worst) ? NAN : s->worst, "%.4g");
+        num(ev, sizeof ev, s->evals_per_step, "%.3g");
+        fprintf(f, "| %s | %d | %s | %s | %s | %s | %s | %s%s%s |\n", s->estimator, s->K, a, b, c, d, ev, s->status,
+                s->message[0] ? ": " : "", s->message);
+    }
+    if (header) fputc('\n', f);
+}
+
+static int has_figure(const gv_report_entry *e, const char *kind)
+{
+    for (int k = 0; e->figures && e->figures[k]; k++)
+        if (!strcmp(e->figures[k], kind)) return 1;
+    return 0;
+}
+
+/* Equal-budget comparison (entries with the budget figure): work×var = var_mean × evaluations per
+ * estimate at K = 2, 4, 8, and its ratio to rloo's at the same K (below 1: better than rloo for
+ * the same number of evaluations). */
+static void budget_table(FILE *f, const gv_report_entry *e)
+{
+    static const int Ks[] = {2, 4, 8};
+    for (int pass = 0; pass < 2; pass++) { /* eta rows, then the outer parameters' rows */
+        const char *problem = NULL;
+        for (int r = 0; r < e->n; r++) {
+            const gv_row *w = pass ? e->rows[r].outer : &e->rows[r];
+            if (!w || (problem && !strcmp(w->problem, problem))) continue;
+            problem = w->problem;
+            fprintf(f, "\nEqual budget on `%s`%s: work×var (ratio to rloo at the same K)\n\n| estimator | K = 2 | K = 4 | "
+                       "K = 8 |\n|---|---:|---:|---:|\n", problem, pass ? " — d/dφ (outer parameters)" : "");
+            /* estimators in first-seen order */
+            for (int i = 0; i < e->n; i++) {
+                const gv_row *a = pass ? e->rows[i].outer : &e->rows[i];
+                if (!a || strcmp(a->problem, problem)) continue;
+                int seen = 0;
+                for (int j = 0; j < i && !seen; j++) {
+                    const gv_row *b = pass ? e->rows[j].outer : &e->rows[j];
+                    seen = b && !strcmp(b->problem, problem) && !strcmp(b->estimator, a->estimator);
+                }
+                if (seen) continue;
+                fprintf(f, "| %s |", a->estimator);
+                for (int k = 0; k < 3; k++) {
+                    const gv_row *x = NULL, *ref = NULL;
+                    for (int j = 0; j < e->n; j++) {
+                        const gv_row *b = pass ? e->rows[j].outer : &e->rows[j];
+                        if (!b || strcmp(b->problem, problem) || b->K != Ks[k] || strcmp(b->status, "ok")) continue;
+                        if (!strcmp(b->estimator, a->estimator)) x = b;
+                        if (!strcmp(b->estimator, "rloo")) ref = b;
+                    }
+                    char v[48], q[48];
+                    num(v, sizeof v, x ? x->s.work_norm_var : NAN, "%.3g");
+                    num(q, sizeof q, x && ref && ref->s.work_norm_var > 0 ? x->s.work_norm_var / ref->s.work_norm_var : NAN,
+                        "%.3g");
+                    fprintf(f, " %s%s%s%s |", v, x && ref ? " (" : "", x && ref ? q : "", x && ref ? ")" : "");
+                }
+                fputc('\n', f);
+            }
+        }
+    }
+}
+
+/* The cost table of bench/speed (DIR/cost.csv, written by `make bench` before the suite). */
+static void cost_section(FILE *f, const char *report_path)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s", report_path);
+    char *slash = strrchr(path, '/');
+    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0), "cost.csv");
+    FILE *c = fopen(path, "r");
+    if (!c) return;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, c)) {
+        char est[256];
+        int K;
+        double ns, ev, ratio, per;
+        const char *q = strrchr(line, '"'); /* the problem spec is quoted; the rest has no commas */
+        if (!q || sscanf(q + 1, ",%255[^,],%d,%lf,%lf,%lf,%lf", est, &K, &ns, &ev, &ratio, &per) != 6) continue;
+        if (!n++)
+            fprintf(f, "## Cost per estimate\n\nbench/speed (one thread, best of 5 interleaved rounds; `bernoulli-quadratic` "
+                       "D = 200, K = %d): time per estimate as a ratio to rloo, and per evaluation of f, f̃ or ∇f̃ — the "
+                       "table to compare estimators at equal time. Raw numbers: `cost.csv`.\n\n| estimator | ns/estimate | "
+                       "evaluations | × rloo | × rloo per evaluation |\n|---|---:|---:|---:|---:|\n", K);
+        fprintf(f, "| %s | %.0f | %.0f | %.2f | %.2f |\n", est, ns, ev, ratio, per);
+    }
+    if (n) fputc('\n', f);
+    fclose(c);
+}
+
 int gv_write_report(const char *path, const char *suite, const gv_report_entry *E, int n, char *err)
 {
     char tmp[4300];
@@ -77,6 +182,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
                        "|---|---:|---:|---:|---:|---:|---:|---:|---|\n", e->name);
             for (int j = 0; j < e->ntraj; j++) {
                 const gv_traj_summary *s = &e->traj[j];
+                if (s->basket) continue;
                 char a[48], b[48], c[48], d[48], ev[48];
                 num(a, sizeof a, s->first, "%.6g");
                 num(b, sizeof b, s->final, "%.6g");
@@ -87,18 +193,22 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
                         c, d, ev, s->status, s->message[0] ? ": " : "", s->message);
             }
             fputc('\n', f);
+            basket_table(f, e);
         }
         /* the bias flag is family-wise over every coordinate of every row of this entry */
         double coords = 0;
-        for (int r = 0; r < e->n; r++) coords += e->rows[r].P > 0 ? e->rows[r].P : 1;
+        for (int r = 0; r < e->n; r++)
+            for (const gv_row *w = &e->rows[r]; w; w = w->outer) coords += w->P > 0 ? w->P : 1;
         const double thr = gsl_cdf_ugaussian_Qinv(GV_REPORT_ALPHA / (2.0 * (coords > 0 ? coords : 1)));
         const char *last_problem = "";
-        for (int r = 0; r < e->n; r++) {
-            const gv_row *w = &e->rows[r];
-            if (strcmp(w->problem, last_problem)) {
+        for (int k = 0; k < 2 * e->n; k++) { /* eta rows, then the outer parameters' rows */
+            const gv_row *w = k < e->n ? &e->rows[k] : e->rows[k - e->n].outer;
+            if (!w) continue;
+            if (strcmp(w->problem, last_problem) || k == e->n) {
                 last_problem = w->problem;
-                fprintf(f, "Problem `%s` (%d coordinates, R = %ld replicates per row; bias flag at z > %.2f)\n\n",
-                        w->problem, w->P, e->R, thr);
+                fprintf(f, "%sProblem `%s`%s (%d coordinate%s, R = %ld replicates per row; bias flag at z > %.2f)\n\n",
+                        k ? "\n" : "", w->problem, k >= e->n ? " — gradient in the outer parameters φ" : "", w->P,
+                        w->P == 1 ? "" : "s", e->R, thr);
                 fprintf(f, "| estimator | K | var_mean ± se | bias2 | z_max | biased? | mse | f_evals | work×var | "
                            "ns/estimate | status |\n|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|---|\n");
             }
@@ -122,11 +232,13 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
                     z, flag, mse, fe, wv, ns, status);
         }
         theorem_table(f, e);
+        if (has_figure(e, "budget")) budget_table(f, e);
         fputc('\n', f);
         for (int k = 0; e->figures && e->figures[k]; k++)
             fprintf(f, "![%s: %s](../plots/%s-%s.png)\n", e->name, e->figures[k], e->name, e->figures[k]);
         fputc('\n', f);
     }
+    cost_section(f, path);
     int bad = ferror(f);
     if (fclose(f) || bad || rename(tmp, path)) {
         remove(tmp);

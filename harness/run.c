@@ -83,19 +83,9 @@ int gv_run_parse(int argc, char **argv, gv_run_args *a, char *err)
         case 'e':
             if (gv_cli_estimators(optarg, a->estimators, &a->n_estimators, 256, err)) return GV_EUSAGE;
             break;
-        case 'K': {
-            char *copy = strdup(optarg), *save = NULL;
-            for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (a->n_K == 64 || parse_long_arg("-K", t, 1, 1000000, &x, err)) {
-                    free(copy);
-                    if (a->n_K == 64) gv_err(err, "too many K values (limit 64)");
-                    return GV_EUSAGE;
-                }
-                a->K[a->n_K++] = (int)x;
-            }
-            free(copy);
+        case 'K':
+            if (gv_cli_klist("-K", optarg, a->K, &a->n_K, 64, err)) return GV_EUSAGE;
             break;
-        }
         case 'R':
             if (parse_long_arg("-R", optarg, 2, 1000000000L, &a->R, err)) return GV_EUSAGE;
             break;

@@ -22,7 +22,7 @@
 static const char train_usage[] =
     "usage: gradvar train -p SPEC -e EST[,EST...] [-K K] --steps N [--lr X] [--opt adam|sgd|rmsprop]\n"
     "                     [--maximise] [--every N] [--basket EST,...] [--basket-R R] [--seed S]\n"
-    "                     [--until-prob X] [-o FILE.csv] [--max-states N] [--threads N] [--no-timing] [-q]\n"
+    "                     [--basket-K K,...] [--until-prob X] [-o FILE.csv] [--max-states N] [--threads N] [--no-timing] [-q]\n"
     "\n"
     "Optimises the problem's parameters (eta, or its outer parameters phi if it has them: the\n"
     "estimates are mapped by J^T) from its initial point with each estimator's own\n"
@@ -36,6 +36,8 @@ static const char train_usage[] =
     "  --every N      record every N steps (default 10)\n"
     "  --basket LIST  estimators measured at each recorded point (needs a single -e)\n"
     "  --basket-R R   replicates per basket measurement (default 1000)\n"
+    "  --basket-K L   the K values of the basket (default: the training K); a basket estimator\n"
+    "                 that cannot run at some K gives rows with status incompatible\n"
     "  --until-prob X stop (after recording) at the first step where the mean unit probability >= X\n"
     "  -K K           samples per estimate for training and basket (default 2)\n"
     "Output: FILE.csv trajectory rows (problem, estimator, K, seed, step, objective, grad_norm,\n"
@@ -64,6 +66,7 @@ typedef struct {
     char *basket[64];
     int n_basket;
     int K, opt, maximise, quiet, timing, threads;
+    int basket_K[64], n_basket_K;
     long steps, every, basket_R, W;
     double lr, max_states, until_prob; /* until_prob: NAN = run all steps */
     uint64_t seed;
@@ -99,7 +102,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     a->timing = 1;
     a->max_states = GV_DEFAULT_MAX_STATES;
     a->until_prob = NAN;
-    enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_UNTIL, O_HELP };
+    enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_UNTIL, O_BK, O_HELP };
     static const struct option lo[] = {
         {"problem", required_argument, 0, 'p'}, {"estimator", required_argument, 0, 'e'},
         {"steps", required_argument, 0, O_STEPS}, {"lr", required_argument, 0, O_LR},
@@ -108,7 +111,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
         {"basket", required_argument, 0, O_BASKET}, {"basket-R", required_argument, 0, O_BR},
         {"seed", required_argument, 0, O_SEED}, {"max-states", required_argument, 0, O_MS},
         {"threads", required_argument, 0, O_TH}, {"no-timing", no_argument, 0, O_NT},
-        {"until-prob", required_argument, 0, O_UNTIL},
+        {"until-prob", required_argument, 0, O_UNTIL}, {"basket-K", required_argument, 0, O_BK},
         {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     optind = 1;
@@ -171,6 +174,9 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
             a->threads = (int)x;
             break;
         case O_NT: a->timing = 0; break;
+        case O_BK:
+            if (gv_cli_klist("--basket-K", optarg, a->basket_K, &a->n_basket_K, 64, err)) return GV_EUSAGE;
+            break;
         case O_UNTIL:
             if (num_arg("--until-prob", optarg, 0, 1e300, &a->until_prob, err)) return GV_EUSAGE;
             break;
@@ -184,6 +190,8 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     if (!a->problem) return gv_err(err, "train needs a problem (-p SPEC)"), GV_EUSAGE;
     if (!a->n_est) return gv_err(err, "train needs at least one estimator (-e NAME)"), GV_EUSAGE;
     if (!a->steps) return gv_err(err, "train needs --steps N"), GV_EUSAGE;
+    if (!a->n_basket_K) a->basket_K[a->n_basket_K++] = a->K;
+    else if (!a->n_basket) return gv_err(err, "--basket-K needs --basket"), GV_EUSAGE;
     if (a->n_basket && a->n_est > 1)
         return gv_err(err, "--basket needs a single training estimator (got %d); run one train per estimator", a->n_est),
                GV_EUSAGE;
@@ -356,13 +364,14 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
             t->seconds = a->timing ? gv_now_s() - t0 : NAN;
             if (record(t, p, &pt, x, NX, gx, a->max_states, &ex)) break; /* the row says why; the run goes on */
             recorded = 1;
-            for (int b = 0; b < a->n_basket; b++) {
+            for (int bk = 0; bk < a->n_basket * a->n_basket_K && !rc; bk++) {
+                const int b = bk / a->n_basket_K, K = a->basket_K[bk % a->n_basket_K];
                 gv_row *row = push_basket(o);
                 if (!row) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
                 gv_engine_opts eo = {.R = a->basket_R, .W = a->W, .seed = gv_hash_mix(a->seed, (uint64_t)step),
                                      .rng = gv_rng_default(), .timing = a->timing};
                 char msg[GV_ERRLEN];
-                if (gv_run_cell(p, &pt, &ex, a->basket[b], a->K, &eo, 0, row, msg)) {
+                if (gv_run_cell(p, &pt, &ex, a->basket[b], K, &eo, 0, row, msg)) {
                     o->nb--;
                     rc = GV_EUSAGE;
                     gv_err(err, "%s", msg);
@@ -422,7 +431,7 @@ static void summarise(const train_out *o, gv_traj_summary **out, int *n)
 {
     *out = NULL;
     *n = 0;
-    gv_traj_summary *s = calloc((size_t)(o->n ? o->n : 1), sizeof *s);
+    gv_traj_summary *s = calloc((size_t)(o->n + o->nb + 1), sizeof *s);
     if (!s) return;
     int k = -1;
     for (int i = 0; i < o->n; i++) {
@@ -447,6 +456,27 @@ static void summarise(const train_out *o, gv_traj_summary **out, int *n)
             snprintf(s[k].message, sizeof s[k].message, "%s", t->message);
         }
     }
+    const int nt = k + 1; /* basket summaries follow, one per (estimator, K) in first-seen order */
+    for (int i = 0; i < o->nb; i++) {
+        const gv_row *b = &o->basket[i];
+        int j;
+        for (j = nt; j <= k && (strcmp(s[j].estimator, b->estimator) || s[j].K != b->K); j++) {}
+        if (j > k) {
+            k = j;
+            s[j].basket = 1;
+            snprintf(s[j].estimator, sizeof s[j].estimator, "%s", b->estimator);
+            s[j].K = b->K;
+            s[j].first = b->s.var_mean;
+            s[j].best = INFINITY, s[j].worst = -INFINITY;
+            s[j].status = b->status;
+            snprintf(s[j].message, sizeof s[j].message, "%s", strcmp(b->status, "ok") ? b->message : "");
+        }
+        s[j].last_step = b->step;
+        s[j].final = b->s.var_mean;
+        s[j].evals_per_step = b->s.f_evals;
+        if (b->s.var_mean < s[j].best) s[j].best = b->s.var_mean;
+        if (b->s.var_mean > s[j].worst) s[j].worst = b->s.var_mean;
+    }
     *out = s;
     *n = k + 1;
 }
@@ -469,8 +499,14 @@ int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum
         gv_estimator *e = NULL;
         const char *txt = i < a.n_est ? a.estimators[i] : a.basket[i - a.n_est];
         rc = gv_spec_parse(txt, &es, err);
-        if (!rc) rc = gv_estimator_new(&es, p, a.K, &e, err);
-        if (rc < 0) rc = GV_EUSAGE; /* incompatible with this problem or K */
+        int basket = i >= a.n_est, nk = basket ? a.n_basket_K : 1, ok = 0, rk = 0;
+        for (int k = 0; k < nk && !rc; k++) { /* a basket estimator must run at one basket K at least */
+            rk = gv_estimator_new(&es, p, basket ? a.basket_K[k] : a.K, &e, err);
+            gv_estimator_free(e), e = NULL;
+            if (rk == GV_OK) ok = 1;
+            else if (rk > 0) rc = rk;
+        }
+        if (!rc && !ok) rc = GV_EUSAGE; /* incompatible with this problem or every K (err says why) */
         gv_estimator_free(e);
     }
     if (validate_only || rc) {
