@@ -541,6 +541,51 @@ static void test_detects(void **state)
     END_CHECKS();
 }
 
+/* ------------------------------------------------------------------ extreme logits */
+
+/* Every estimator declared unbiased that runs on Bernoulli units, on a non-separable problem with
+ * theta = 1e-4 and 1 - 1e-4 (logits -+9.21) next to ordinary ones: no estimate may be non-finite,
+ * and the z-test must pass.  The rare value occurs ~ R K 1e-4 = 200 times per extreme unit at
+ * R = 1e6, K = 2, enough for the normal approximation of the mean (skewness ~ 1/sqrt(200)); the
+ * threshold is Bonferroni over every coordinate of every cell of this family. */
+#define R_EXTREME 1000000L
+static const char extreme_spec[] = "bernoulli-coupled:D=4,seed=2,p=1e-4/0.9999/0.3/0.6";
+
+static void test_extreme_logits(void **unused)
+{
+    n_bad = 0;
+    fixture f;
+    assert_int_equal(fx_open(&f, extreme_spec), 0);
+    const gv_estimator_type *cells[64];
+    int K[64], nc = 0;
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t && nc < 64; t++) {
+        if ((*t)->biased) continue;
+        int k = (*t)->min_K > 2 ? (*t)->min_K : 2;
+        while (k % ((*t)->K_multiple > 0 ? (*t)->K_multiple : 1)) k++;
+        if (!compatible(*t, &f, k)) continue;
+        cells[nc] = *t, K[nc++] = k;
+    }
+    const double zt = gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / (2.0 * nc * f.p->layout.n_params));
+    char err[GV_ERRLEN];
+    for (int c = 0; c < nc; c++) {
+        gv_engine_opts o = opts(R_EXTREME, SEED + 7, 0);
+        gv_row row;
+        int rc = gv_run_cell(f.p, &f.pt, &f.ex, cells[c]->name, K[c], &o, 0, &row, err);
+        CHECK(rc == GV_OK && !strcmp(row.status, "ok") && row.s.nonfinite == 0, "%s K=%d on %s: status %s (%s)",
+              cells[c]->name, K[c], extreme_spec, rc == GV_OK ? row.status : "-", rc == GV_OK ? row.message : err);
+        if (rc == GV_OK) {
+            print_message("  %-18s K=%d theta = 1e-4/0.9999/0.3/0.6: bias_z_max %.2f (z* %.2f)\n", cells[c]->name, K[c],
+                          row.s.bias_z_max, zt);
+            CHECK(row.s.bias_z_max < zt, "%s K=%d at extreme logits: bias_z_max %.2f >= %.2f", cells[c]->name, K[c],
+                  row.s.bias_z_max, zt);
+        }
+        gv_row_free(&row);
+    }
+    CHECK(nc >= 10, "only %d unbiased Bernoulli estimators found", nc);
+    fx_close(&f);
+    END_CHECKS();
+}
+
 /* ------------------------------------------------------------------ main */
 
 int main(void)
@@ -549,12 +594,13 @@ int main(void)
     size_t n_est = 0;
     while (gv_estimator_types[n_est]) n_est++;
     size_t n_det = sizeof detect_cases / sizeof detect_cases[0];
-    size_t cap = 2 + 3 * n_est + n_det, n = 0;
+    size_t cap = 3 + 3 * n_est + n_det, n = 0;
     struct CMUnitTest *tests = calloc(cap, sizeof *tests);
     char(*names)[128] = calloc(cap, sizeof *names);
     if (!tests || !names) return 1;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_registry_covered);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_driver_matches_engine);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_extreme_logits);
     static const struct { const char *prefix; CMUnitTestFunction fn; } kinds[] = {
         {"unbiased", test_unbiased}, {"deterministic", test_deterministic}, {"cost", test_cost}};
     for (size_t k = 0; k < 3; k++)
