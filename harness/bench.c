@@ -127,8 +127,9 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
                     if (!strcmp(gv_figure_kinds[k], fk)) known = gv_figure_kinds[k];
                 if (!known || nf == 7) {
                     rc = GV_EUSAGE;
-                    gv_err(err, "%s:%d: unknown figure kind '%s' (or more than 7); valid kinds: basket, basket-theta, "
-                           "bias-var, budget, tau-sweep, trajectory, trunc, var-vs-K", path, start, fk);
+                    if (known) gv_err(err, "%s:%d: at most 7 figure kinds per entry", path, start);
+                    else gv_err(err, "%s:%d: unknown figure kind '%s'; valid kinds: basket, basket-theta, bias-var, "
+                                "budget, tau-sweep, trajectory, trunc, var-vs-K", path, start, fk);
                     break;
                 }
                 e->figs[nf++] = known;

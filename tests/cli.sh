@@ -138,5 +138,27 @@ printf 'x figures=trajectory train -p %s -e rloo -K 2 --steps 20\n' "$C" >"$T/t.
 expect 0 "" $G bench "$T/t.suite" --out "$T/r4" -q
 grep -q "plots/x-trajectory.png: $T/r4/x.csv plots/trajectory.gp" "$T/r4/figures.mk" && grep -q "^| rloo | 2 | 20 | 50 |" "$T/r4/REPORT.md" && ok || bad "train entry in a suite: figures.mk and report"
 
+# outer parameters: bernoulli-shared gives a wrt=phi row after each wrt=eta row; phi's exact
+# gradient is the sum of the units' (exact prints it)
+expect 0 "^0,0,-0.04499999" $G exact -p bernoulli-shared
+$G run -p bernoulli-shared -e rloo,tokui-sato -K 2 -R 200 -o "$T/sh.csv" -q --no-timing
+[ "$(head -1 "$T/sh.csv" | cut -d, -f7-9)" = "step,wrt,prob_mean" ] && ok || bad "summary header: step,wrt,prob_mean"
+[ "$(cut -d, -f8 "$T/sh.csv" | tr '\n' ' ')" = "wrt eta phi eta phi " ] && ok || bad "bernoulli-shared rows: eta then phi per cell"
+grep -q '^bernoulli-shared,tokui-sato,expectation,2,200,1,,phi,0.5,8,0,0,,0.045,0,' "$T/sh.csv" && ok || bad "tokui-sato phi row (exact, zero variance)"
+$G train -p bernoulli-shared -e disarm -K 2 --steps 50 --every 50 --lr 0.1 -o "$T/shtr.csv" -q --no-timing
+grep -q '^bernoulli-shared,disarm,2,1,50,' "$T/shtr.csv" && [ "$(cut -d, -f8 "$T/shtr.csv" | tail -1)" != "0" ] && ok || bad "train moves phi"
+# --until-prob and --basket-K
+$G train -p bernoulli-quadratic:preset=d1-t0.49,p=0.1 -e reinforce-optimal --maximise --opt sgd --lr 1 --steps 5000 \
+    --until-prob 0.9 --every 500 -K 2 --basket rloo,arm --basket-K 2,3 --basket-R 50 -o "$T/ut.csv" -q --no-timing
+[ "$(tail -1 "$T/ut.csv" | sed 's/^"[^"]*",//' | cut -d, -f4)" = "1329" ] && ok || bad "--until-prob 0.9 should stop at step 1329"
+[ "$(grep -c ',arm,expectation,3,0,.*incompatible' "$T/ut.basket.csv")" -eq 4 ] && ok || bad "arm at K=3 gives incompatible basket rows"
+[ "$(grep -c ',rloo,expectation,3,50,' "$T/ut.basket.csv")" -eq 4 ] && ok || bad "rloo at basket K=3 on 4 recorded steps"
+expect 2 "--basket-K needs --basket" $G train -p $C -e rloo --steps 10 --basket-K 2,4
+expect 2 "arm needs K" $G train -p $Q -e rloo --steps 10 --basket arm --basket-K 3
+printf 'x figures=basket,basket-theta train -p %s -e rloo -K 2 --steps 20 --basket rloo --basket-R 20\n' "$C" >"$T/b.suite"
+expect 0 "" $G bench "$T/b.suite" --out "$T/r5" -q
+grep -q "plots/x-basket.png: $T/r5/x.basket.csv plots/basket.gp" "$T/r5/figures.mk" && grep -q "^| rloo | 2 | " "$T/r5/REPORT.md" \
+    && grep -q "Gradient basket" "$T/r5/REPORT.md" && ok || bad "basket figure rules and basket table"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
