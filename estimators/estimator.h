@@ -25,18 +25,30 @@ typedef struct {
 
 enum { GV_EXACT_CLOSED = 1, GV_EXACT_ENUM = 2 };
 
+/* Distinct-point tracking (set by the engine): 64-bit hashes of the points f was evaluated at
+ * during the current estimate; the engine counts the distinct ones after each estimate. */
+typedef struct {
+    uint64_t *h;
+    size_t n, cap;
+} gv_evtrack;
+
 /* What estimate() sees: the problem, the point, the exact reference (NULL unless the estimator
- * needs it), and the per-thread work counters. */
+ * needs it), the per-thread work counters, and (optionally) the distinct-point tracker. */
 typedef struct {
     const gv_problem *problem;
     const gv_point *pt;
     const gv_exact *exact;
     uint64_t n_f, n_ftilde, n_grad;
+    gv_evtrack *track;
 } gv_eval;
+
+void gv_evtrack_add(gv_evtrack *t, const int *z, int n_units); /* harness/engine.c */
+size_t gv_evtrack_distinct(gv_evtrack *t);                      /* and empties it */
 
 static inline double gv_eval_f(gv_eval *ev, const int *z)
 {
     ev->n_f++;
+    if (ev->track) gv_evtrack_add(ev->track, z, ev->problem->layout.n_units);
     return ev->problem->type->f(ev->problem->state, z);
 }
 static inline double gv_eval_ftilde(gv_eval *ev, const double *y)

@@ -54,6 +54,37 @@ static void copy_learned(gv_estimator *dst, const gv_estimator *src)
     if (dst->type->copy_learned) dst->type->copy_learned(dst->state, src->state);
 }
 
+void gv_evtrack_add(gv_evtrack *t, const int *z, int n_units)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        uint64_t *h = realloc(t->h, cap * sizeof *h);
+        if (!h) return; /* untracked: distinct_evals then undercounts; only under memory exhaustion */
+        t->h = h, t->cap = cap;
+    }
+    uint64_t x = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n_units;
+    for (int i = 0; i < n_units; i++) { /* multiply-xorshift per value; collisions ~ n^2 / 2^64 */
+        x = (x ^ (uint64_t)(uint32_t)z[i]) * 0xff51afd7ed558ccdULL;
+        x ^= x >> 32;
+    }
+    t->h[t->n++] = x;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+size_t gv_evtrack_distinct(gv_evtrack *t)
+{
+    size_t n = t->n, d = 0;
+    if (n > 1) qsort(t->h, n, sizeof *t->h, cmp_u64);
+    for (size_t i = 0; i < n; i++) d += i == 0 || t->h[i] != t->h[i - 1];
+    t->n = 0;
+    return d;
+}
+
 static double gv_norm(const double *x, int n)
 {
     double s = 0;
@@ -165,9 +196,11 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             bfail[b] = 1;
         } else {
             copy_learned(e, warm);
+            gv_evtrack tr = {0};
             gv_eval ev = ev0;
+            ev.track = &tr;
             int n = 0;
-            double t0 = now_ns();
+            double t0 = now_ns(), nd = 0;
             for (int i = 0; i < B; i++) {
                 double *g = G + (size_t)n * P;
                 memset(g, 0, (size_t)P * sizeof(double));
@@ -175,6 +208,7 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
                     bfail[b] = 2;
                     break;
                 }
+                nd += (double)gv_evtrack_distinct(&tr);
                 int finite = 1;
                 for (int q = 0; q < P; q++) finite &= isfinite(g[q]) != 0;
                 if (finite) n++;
@@ -184,11 +218,14 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             bs[b].n_f = (double)ev.n_f;
             bs[b].n_ftilde = (double)ev.n_ftilde;
             bs[b].n_grad = (double)ev.n_grad;
+            bs[b].n_distinct = nd;
+            free(tr.h);
             gv_block_stats_add(&bs[b], G, n, ex->grad, gv_norm(ex->grad, P));
             if (Q) {
                 for (int i = 0; i < n; i++) p->type->outer_vjp(p, G + (size_t)i * P, GO + (size_t)i * Q);
                 bo[b].nonfinite = bs[b].nonfinite, bo[b].ns = bs[b].ns;
                 bo[b].n_f = bs[b].n_f, bo[b].n_ftilde = bs[b].n_ftilde, bo[b].n_grad = bs[b].n_grad;
+                bo[b].n_distinct = bs[b].n_distinct;
                 gv_block_stats_add(&bo[b], GO, n, ophi, gv_norm(ophi, Q));
             }
         }

@@ -15,7 +15,7 @@
 
 const char *const gv_csv_columns[] = {
     "problem", "estimator", "objective", "K", "replicates", "seed", "step", "wrt", "prob_mean", "f_evals", "ftilde_evals",
-    "grad_evals", "ns_per_estimate", "exact_norm", "var_mean", "var_mean_se", "var_sum", "var_max",
+    "grad_evals", "distinct_evals", "ns_per_estimate", "exact_norm", "var_mean", "var_mean_se", "var_sum", "var_max",
     "log10_var_mean", "bias2", "bias2_raw", "bias_z_max", "mse", "cos_mean", "cos_var", "snr",
     "work_norm_var", "nonfinite", "status", "message", NULL};
 
@@ -72,7 +72,7 @@ int gv_write_rows(FILE *out, const gv_row *rows, int n)
         else b[0] = 0;
         gv_csv_field(out, b, 0);
         gv_csv_field(out, r->wrt ? r->wrt : "eta", 0);
-        const double v[] = {r->prob_mean, s->f_evals, s->ftilde_evals, s->grad_evals, s->ns_per_estimate, s->exact_norm,
+        const double v[] = {r->prob_mean, s->f_evals, s->ftilde_evals, s->grad_evals, s->distinct_evals, s->ns_per_estimate, s->exact_norm,
                             s->var_mean, s->var_mean_se, s->var_sum, s->var_max, s->log10_var_mean, s->bias2,
                             s->bias2_raw, s->bias_z_max, s->mse, s->cos_mean, s->cos_var, s->snr,
                             s->work_norm_var};

@@ -87,6 +87,7 @@ void gv_block_stats_merge(gv_block_stats *a, const gv_block_stats *b)
     a->n_f += b->n_f;
     a->n_ftilde += b->n_ftilde;
     a->n_grad += b->n_grad;
+    a->n_distinct += b->n_distinct;
     a->ns += b->ns;
 }
 
@@ -140,6 +141,7 @@ void gv_summarise(const gv_block_stats *s, const double *gstar, int P, gv_summar
     o->f_evals = tot > 0 ? s->n_f / tot : NAN;
     o->ftilde_evals = tot > 0 ? s->n_ftilde / tot : NAN;
     o->grad_evals = tot > 0 ? s->n_grad / tot : NAN;
+    o->distinct_evals = tot > 0 ? s->n_distinct / tot : NAN;
     o->ns_per_estimate = tot > 0 ? s->ns / tot : NAN;
     if (R < 2) {
         o->var_mean = o->var_mean_se = o->var_sum = o->var_max = o->log10_var_mean = NAN;

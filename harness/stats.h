@@ -40,6 +40,7 @@ typedef struct {
     gv_welford dvar;   /* d_r = (1/P)||g_r - block mean||^2 * B/(B-1): mean = var_mean, gives its SE */
     double nonfinite;
     double n_f, n_ftilde, n_grad; /* work counters, summed */
+    double n_distinct;            /* distinct points among each estimate's f evaluations, summed */
     double ns;                    /* wall time in estimate(), summed */
 } gv_block_stats;
 
@@ -52,7 +53,7 @@ void gv_block_stats_add(gv_block_stats *s, const double *G, int B, const double 
 /* The summary row statistics. NAN means "not defined" (written as an empty field). */
 typedef struct {
     double replicates, exact_norm;
-    double f_evals, ftilde_evals, grad_evals, ns_per_estimate;
+    double f_evals, ftilde_evals, grad_evals, distinct_evals, ns_per_estimate;
     double var_mean, var_mean_se, var_sum, var_max, log10_var_mean;
     double bias2, bias2_raw, bias_z_max, mse, cos_mean, cos_var, snr, work_norm_var;
     double nonfinite;

@@ -144,7 +144,12 @@ expect 0 "^0,0,-0.04499999" $G exact -p bernoulli-shared
 $G run -p bernoulli-shared -e rloo,tokui-sato -K 2 -R 200 -o "$T/sh.csv" -q --no-timing
 [ "$(head -1 "$T/sh.csv" | cut -d, -f7-9)" = "step,wrt,prob_mean" ] && ok || bad "summary header: step,wrt,prob_mean"
 [ "$(cut -d, -f8 "$T/sh.csv" | tr '\n' ' ')" = "wrt eta phi eta phi " ] && ok || bad "bernoulli-shared rows: eta then phi per cell"
-grep -q '^bernoulli-shared,tokui-sato,expectation,2,200,1,,phi,0.5,8,0,0,,0.045,0,' "$T/sh.csv" && ok || bad "tokui-sato phi row (exact, zero variance)"
+grep -Eq '^bernoulli-shared,tokui-sato,expectation,2,200,1,,phi,0.5,8,0,0,[0-9.]+,,0.045,0,' "$T/sh.csv" && ok || bad "tokui-sato phi row (exact, zero variance)"
+# distinct_evals: one f evaluation per estimate is one distinct point; tokui-sato's 4 points per
+# sample are distinct within a sample, so between 4 and 8 of its 8 are distinct
+[ "$(head -1 "$T/sh.csv" | cut -d, -f10-13)" = "f_evals,ftilde_evals,grad_evals,distinct_evals" ] && ok || bad "distinct_evals column"
+$G run -p $Q -e reinforce -K 1 -R 100 --no-timing | grep -q ',1,0,0,1,,' && ok || bad "reinforce K=1: distinct_evals 1"
+awk -F, '$2 == "tokui-sato" && !($13 >= 4 && $13 <= 8) { bad = 1 } END { exit bad }' "$T/sh.csv" && ok || bad "tokui-sato distinct_evals in [4, 8]"
 $G train -p bernoulli-shared -e disarm -K 2 --steps 50 --every 50 --lr 0.1 -o "$T/shtr.csv" -q --no-timing
 grep -q '^bernoulli-shared,disarm,2,1,50,' "$T/shtr.csv" && [ "$(cut -d, -f8 "$T/shtr.csv" | tail -1)" != "0" ] && ok || bad "train moves phi"
 # --until-prob and --basket-K

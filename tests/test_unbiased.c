@@ -375,17 +375,21 @@ static int local_run(const gv_estimator_type *t, const fixture *f, const char *n
         if (!st || !G || !r || t->init(st, &spec, p, K, err)) rc = -1;
         else {
             if (t->copy_learned) t->copy_learned(st, warm);
+            gv_evtrack tr = {0};
             gv_eval ev = ev0;
+            ev.track = &tr;
             int n = 0;
             for (int i = 0; i < B; i++) {
                 double *gi = G + (size_t)n * P;
                 memset(gi, 0, (size_t)P * sizeof *gi);
                 if (t->estimate(st, &ev, K, r, gi)) { rc = -1; break; }
+                bs.n_distinct += (double)gv_evtrack_distinct(&tr);
                 int finite = 1;
                 for (int q = 0; q < P; q++) finite &= isfinite(gi[q]) != 0;
                 if (finite) n++; else bs.nonfinite++;
             }
             bs.n_f = (double)ev.n_f, bs.n_ftilde = (double)ev.n_ftilde, bs.n_grad = (double)ev.n_grad;
+            free(tr.h);
             gv_block_stats_add(&bs, G, n, f->ex.grad, gn);
             gv_block_stats_merge(&acc, &bs);
         }
