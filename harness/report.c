@@ -171,7 +171,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
                "standard error; `bias2` = ‖ḡ − g*‖² − var_sum/R (noise-corrected; ≈ 0 ± noise when unbiased); "
                "`z_max` = largest |ḡ_p − g*_p| / SE_p; **biased?** = z_max above the Bonferroni threshold for a "
                "family-wise false-alarm rate of %g over all coordinates of all rows of the entry (the z-test assumes the mean of R estimates is close to normal: heavy tails or rare classes need a larger R); `mse` = E‖ĝ − g*‖²; "
-               "`f_evals` = evaluations of f per estimate; `work×var` = var_mean × f_evals (variance at an equal "
+               "`f_evals` = evaluations of f per estimate (in parentheses the mean number of distinct points among them, when smaller); `work×var` = var_mean × f_evals (variance at an equal "
                "evaluation budget).\n\n", GV_REPORT_ALPHA);
     for (int i = 0; i < n; i++) {
         const gv_report_entry *e = &E[i];
@@ -220,6 +220,10 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
             num(z, sizeof z, s->bias_z_max, "%.2f");
             num(mse, sizeof mse, s->mse, "%.4g");
             num(fe, sizeof fe, s->f_evals, "%.3g");
+            if (s->distinct_evals < s->f_evals - 0.005) { /* some evaluations repeated a point */
+                size_t l = strlen(fe);
+                snprintf(fe + l, sizeof fe - l, " (%.3g)", s->distinct_evals);
+            }
             num(wv, sizeof wv, s->work_norm_var, "%.4g");
             num(ns, sizeof ns, s->ns_per_estimate, "%.0f");
             const char *flag = isnan(s->bias_z_max) ? "–" : s->bias_z_max > thr ? "**yes**" : "no";
