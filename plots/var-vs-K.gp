@@ -3,16 +3,21 @@
 #   gnuplot -c plots/var-vs-K.gp IN.csv OUT.png png
 #   gnuplot -c plots/var-vs-K.gp IN.csv OUT.svg svg
 #
-# IN is a results CSV (schema: results/README.md). One row of panels per problem in the file:
+# IN is a results CSV (schema: results/README.md). One row of panels per problem (and wrt, below):
 #   left   var_mean (mean over coordinates of the per-coordinate variance) ± var_mean_se;
-#   right  work_norm_var = var_mean × f_evals per estimate, i.e. the variance at an equal budget of
-#          f evaluations (an estimator that spends 2K evaluations per estimate is charged for them).
+#   right  work_norm_var = var_mean × evaluations per estimate (f + f̃ + ∇f̃), i.e. the variance at an
+#          equal evaluation budget (an estimator that spends 2K evaluations per estimate is charged
+#          for them).
 # x = K on a log2 axis, y on a log10 axis, one line per estimator (same colour in every panel).
 # Rows whose status is incompatible/error (empty statistics) are skipped; rows with status
 # nonfinite are drawn (their statistics cover the finite replicates) and ringed in black.
 # A value below 1e-12 × the largest of its panel (round-off of an exact estimator, or exactly 0)
 # is drawn as an open symbol on a "≈ 0" level instead of at its value.
 # In a trajectory file (several values of `step`) only the last step is drawn.
+# A panel row is a (problem, wrt) pair: rows with wrt=phi (the gradient with respect to a problem's
+# outer parameters φ, mapped by Jᵀ) get their own row of panels, labelled "<problem> — d/dφ (outer)",
+# after the eta row of the same problem (labelled "<problem> — d/dη (units)" when both exist). A file
+# without a wrt column, or with only eta rows, is drawn as one row per problem.
 #
 # Columns are found by header name. gnuplot 5.4 reads quoted fields containing commas
 # ("bernoulli-quadratic:D=200,p=0.5") correctly when a column is referenced by *number* as a label,
@@ -47,11 +52,11 @@ set datafile columnheaders
 # ---- column numbers by header name -----------------------------------------------------------
 findcol(name, i) = (i > 200 || columnhead(i) eq "") ? 0 : (columnhead(i) eq name ? i : findcol(name, i+1))
 NROWS = NLINES - 1
-C_PROB = 0; C_EST = 0; C_K = 0; C_VM = 0; C_ST = 0
+C_PROB = 0; C_EST = 0; C_K = 0; C_VM = 0; C_ST = 0; C_WRT = 0
 if (NROWS > 0) { stats IN every ::0::0 using (C_PROB = findcol("problem", 1), C_EST = findcol("estimator", 1), \
     C_K = findcol("K", 1), C_R = findcol("replicates", 1), C_STEP = findcol("step", 1), \
     C_FE = findcol("f_evals", 1), C_VM = findcol("var_mean", 1), C_VSE = findcol("var_mean_se", 1), \
-    C_WNV = findcol("work_norm_var", 1), C_ST = findcol("status", 1), 0) nooutput }
+    C_WNV = findcol("work_norm_var", 1), C_ST = findcol("status", 1), C_WRT = findcol("wrt", 1), 0) nooutput }
 
 # ---- terminal -------------------------------------------------------------------------------
 FONT = "sans,10"
@@ -83,13 +88,30 @@ set table $PNAMES
 plot IN using 0:(0):C_PROB with labels
 set table $ENAMES
 plot IN using 0:(0):C_EST with labels
+# wrt of every row: 1 for phi (outer parameters), 0 for eta or no wrt column (wrt is never quoted)
+if (C_WRT > 0) {
+    set table $WRTAB
+    plot IN using 0:(strcol(C_WRT) eq "phi" ? 1 : 0) with table
+}
 unset table
 
-array PI[NROWS]          # problem index of row r (1-based)
+array WR[NROWS]          # 1 if row r is a wrt=phi row
+array PI[NROWS]          # panel index of row r (1-based): a (problem, wrt) pair
 array EI[NROWS]          # estimator index of row r
-array UP[NROWS]          # unique problem names in order of appearance
+array UP[NROWS]          # panel labels in order of appearance
+array UPB[NROWS]         # ... the panel's problem name
+array UPW[NROWS]         # ... and its wrt (1 = phi)
 array UE[NROWS]          # unique estimator names in order of appearance
-do for [r=1:NROWS] { PI[r] = 0; EI[r] = 0 }
+do for [r=1:NROWS] { PI[r] = 0; EI[r] = 0; WR[r] = 0 }
+if (C_WRT > 0) {
+    do for [i=1:|$WRTAB|] {
+        L = $WRTAB[i]
+        if (words(L) >= 2 && L[1:1] ne "#") {
+            r = int(tonum(word(L, 1))) + 1
+            if (r >= 1 && r <= NROWS) { WR[r] = int(tonum(word(L, 2))) }
+        }
+    }
+}
 NP = 0
 NE = 0
 do for [i=1:|$PNAMES|] {
@@ -98,10 +120,21 @@ do for [i=1:|$PNAMES|] {
         r = int(tonum(word(L, 1))) + 1
         s = quoted(L)
         k = 0
-        do for [j=1:NP] { if (UP[j] eq s) { k = j } }
-        if (k == 0) { NP = NP + 1; UP[NP] = s; k = NP }
+        do for [j=1:NP] { if (UPB[j] eq s && UPW[j] == WR[r]) { k = j } }
+        if (k == 0) { NP = NP + 1; UPB[NP] = s; UPW[NP] = WR[r]; k = NP }
         PI[r] = k
     }
+}
+# panel labels: the problem, plus which gradient when the problem has outer parameters
+NPROB = 0
+do for [p=1:NP] {
+    first = 1; both = 0
+    do for [j=1:NP] {
+        if (UPB[j] eq UPB[p] && j < p) { first = 0 }
+        if (UPB[j] eq UPB[p] && UPW[j] != UPW[p]) { both = 1 }
+    }
+    NPROB = NPROB + first
+    UP[p] = UPB[p] . (UPW[p] ? " — d/dφ (outer)" : (both ? " — d/dη (units)" : ""))
 }
 do for [i=1:|$ENAMES|] {
     L = $ENAMES[i]
@@ -307,7 +340,7 @@ RTXT = isnan(RMIN) ? "" : (RMIN == RMAX ? sprintf("R = %d replicates per point",
                                          : sprintf("R = %d–%d replicates per point", RMIN, RMAX))
 STEPTXT = (isnan(STEPMAX) || NSTEPS_DROPPED == 0) ? "" : sprintf("; trajectory file: last step (%d) only", STEPMAX)
 SUB = (NKEPT == 0) ? "" : sprintf("%s; error bars ±1 standard error%s", RTXT, STEPTXT)
-FIGTITLE = (NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP)
+FIGTITLE = (NP == 1) ? UP[1] : (NPROB == 1 ? UPB[1] : sprintf("%s  (%d problems)", IN, NPROB))
 
 set multiplot
 
