@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+extern const gv_estimator_type gv_est_arsm; /* arsm.c */
+extern const gv_estimator_type gv_est_carms, gv_est_carms_gumbel; /* carms.c */
 extern const gv_estimator_type gv_est_gengs, gv_est_reinforce, gv_est_reinforce_ema, gv_est_reinforce_mean,
     gv_est_reinforce_optimal, gv_est_rloo, gv_est_st_gengs, gv_est_tokui_sato;
 extern const gv_estimator_type gv_est_gumbel_rao, gv_est_gumbel_softmax, gv_est_rebar, gv_est_relax, gv_est_st,
@@ -18,6 +20,9 @@ const gv_estimator_type *const gv_estimator_types[] = {
     &gv_est_arm,
     &gv_est_arms,
     &gv_est_arms_normal,
+    &gv_est_arsm,
+    &gv_est_carms,
+    &gv_est_carms_gumbel,
     &gv_est_disarm,
     &gv_est_double_cv,
     &gv_est_gengs,

@@ -2,9 +2,13 @@
  * C classes, f(z) = sum_d F[d][z_d], default F[d][c] = C (dC + c + 1), pi per unit drawn from
  * Dirichlet(alpha 1) with a seed, or given.
  * Exact: dE/dl_{d,j} = pi_{dj} (F[d][j] - sum_c pi_{dc} F[d][c]).
- * f~(y) = sum_{d,c} F[d][c] y_{dc} on the product of simplices (linear). */
+ * f~(y) = sum_{d,c} F[d][c] y_{dc} on the product of simplices (linear).
+ * Presets carms-a1, carms-a10, carms-a100, carms-a1000: the CARMS toy's four settings, D = 3,
+ * C = 3, default F, pi per unit ~ Dirichlet(alpha 1) with alpha = 1, 10, 100, 1000 drawn with the
+ * fixed seed 1 (options given override; a spec without preset= is unchanged). */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "problems/common.h"
 #include "harness/exact.h"
@@ -15,6 +19,7 @@ typedef struct {
 } cl_state_t;
 
 static const gv_optdoc cl_opts[] = {
+    {"preset", NULL, "carms-a1 | carms-a10 | carms-a100 | carms-a1000 (D = C = 3, alpha = 1..1000, seed 1)"},
     {"D", "3", "number of categorical units"},
     {"C", "3", "classes per unit (>= 2)"},
     {"alpha", "1", "Dirichlet concentration for pi (CARMS toy: 1, 10, 100, 1000)"},
@@ -29,9 +34,21 @@ static int cl_init(gv_problem *p, const gv_spec *s, char *err)
 {
     cl_state_t *st = p->state;
     long D, C, seed;
-    double alpha;
+    double alpha, alpha0 = 1;
+    const char *pre = gv_spec_get(s, "preset");
+    if (pre) { /* D = 3, C = 3, seed = 1 are the defaults already */
+        static const char *const names[] = {"carms-a1", "carms-a10", "carms-a100", "carms-a1000"};
+        static const double alphas[] = {1, 10, 100, 1000};
+        int k = 0;
+        while (k < 4 && strcmp(pre, names[k])) k++;
+        if (k == 4)
+            return gv_err(err, "problem %s: unknown preset '%s'; valid presets: carms-a1, carms-a10, carms-a100, "
+                               "carms-a1000", s->name, pre), GV_EUSAGE;
+        alpha0 = alphas[k];
+    }
     if (gv_opt_long(s, "D", 3, 1, 100000, &D, err) || gv_opt_long(s, "C", 3, 2, 100000, &C, err) ||
-        gv_opt_double(s, "alpha", 1, 1e-3, 1e9, &alpha, err) || gv_opt_long(s, "seed", 1, 0, 2147483647L, &seed, err))
+        gv_opt_double(s, "alpha", alpha0, 1e-3, 1e9, &alpha, err) ||
+        gv_opt_long(s, "seed", 1, 0, 2147483647L, &seed, err))
         return GV_EUSAGE;
     st->D = (int)D;
     st->C = (int)C;
@@ -100,6 +117,7 @@ const gv_problem_type gv_prob_categorical_linear = {
     .citation = "Dimitriev & Zhou 2110.14002",
     .objective = GV_OBJ_EXPECTATION,
     .options = cl_opts,
+    .presets = "carms-a1, carms-a10, carms-a100, carms-a1000",
     .state_size = sizeof(cl_state_t),
     .init = cl_init, .free = cl_free,
     .f = cl_f, .ftilde = cl_ftilde, .grad_ftilde = cl_grad,

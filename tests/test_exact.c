@@ -52,6 +52,8 @@ static const char *const specs[] = {
     "categorical-abs:preset=d12c3",
     "categorical-abs:preset=d6c10",
     "categorical-abs:preset=d3c100",
+    "categorical-arsm",
+    "categorical-arsm:C=5,R=2,p=0.5/0.2/0.1/0.1/0.1",
     "categorical-linear:D=3,C=4",
     "categorical-linear:D=2,C=3,alpha=0.1,seed=9",
     "categorical-linear:D=2,C=3,p=0.2/0.3/0.5/0.6/0.3/0.1",

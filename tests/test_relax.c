@@ -24,6 +24,14 @@
  *   extreme           theta = 1e-4, 1 - 1e-4 and logits +-50: every estimate finite; rebar and
  *                     relax unbiased at theta = 1e-4, 1 - 1e-4.
  *   schedule          gumbel-softmax's annealed temperature.
+ * Categorical units (gumbel-softmax, st-gumbel, gumbel-rao):
+ *   cat_gs_fd         gumbel-softmax = d f~(y(l))/dl by central differences with the draw frozen
+ *                     (non-linear f~, tau = 1 and 0.5); st-gumbel forwards the one-hot argmax of y.
+ *   cat_identity      linear f~: st-gumbel and gumbel-softmax give identical estimates.
+ *   cat_gs_tau_trend  linear f~: gumbel-softmax's bias2 decreases along tau = 1, 0.5, 0.25, 0.1.
+ *   cat_gumbel_rao    gumbel-rao M = 1 has st-gumbel's mean, M = 10 the same mean and a smaller
+ *                     variance; the forwarded one-hot sample is Cat(pi) for both.
+ *   cat_extreme       pi_0 = 1 - 1e-6 at C = 100, logits +-50, tau from 0.001 to 100: finite.
  *
  * Statistics.  Every z test of this file is one family with false-alarm rate FAMILY_ALPHA:
  * z_thr = Q^{-1}(FAMILY_ALPHA / (2 N_Z)) with N_Z the number of z statistics (counted below);
@@ -52,8 +60,9 @@
 #define SEED 4242ULL
 /* z statistics in the family: conditional_law 3 units x 10; learning 3; relax_surrogate 6 + 5
  * coordinates; gs_tau_trend 3 steps; gumbel_rao 6 coordinates + 1 variance order; st_closed_form
- * 5 coordinates; extreme 2 estimators x 4 coordinates. */
-#define N_Z (30 + 3 + 11 + 3 + 7 + 5 + 8)
+ * 5 coordinates; extreme 2 estimators x 4 coordinates; categorical: cat_gs_tau_trend 3 steps,
+ * cat_gumbel_rao 14 coordinates + 1 variance order + 14 classes. */
+#define N_Z (30 + 3 + 11 + 3 + 7 + 5 + 8 + 3 + 15 + 14)
 static double z_thr;
 
 static double sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
@@ -559,6 +568,352 @@ static void test_extreme(void **unused)
     END_CHECKS();
 }
 
+/* ------------------------------------------------------------------ categorical units */
+
+/* A categorical probe: units of 3 and 4 classes (7 parameters), f~(y) = w.y + 0.7 (a.y)^2 +
+ * 1.2 y_{0,1} y_{1,2} on the product of simplices (smooth, non-separable), f = f~ at the one-hot
+ * points (exact reference by enumeration, 12 states).  While `crec.on` (single-threaded use), the
+ * gradient hook records its argument. */
+#define CP 7
+static const double cp_w[CP] = {0.4, -1.1, 0.9, 0.3, -0.6, 1.5, -0.2}, cp_a[CP] = {1.0, -0.5, 0.8, -1.2, 0.6, 0.3, 0.9};
+static const int cp_C[2] = {3, 4};
+
+static double cp_fn(const double *y)
+{
+    double ay = 0, wy = 0;
+    for (int k = 0; k < CP; k++) ay += cp_a[k] * y[k], wy += cp_w[k] * y[k];
+    return wy + 0.7 * ay * ay + 1.2 * y[1] * y[5];
+}
+
+static void cp_gradfn(const double *y, double *g)
+{
+    double ay = 0;
+    for (int k = 0; k < CP; k++) ay += cp_a[k] * y[k];
+    for (int k = 0; k < CP; k++) g[k] = cp_w[k] + 1.4 * ay * cp_a[k];
+    g[1] += 1.2 * y[5], g[5] += 1.2 * y[1];
+}
+
+static struct {
+    int on, n;
+    double x[CP];
+} crec;
+
+static double cp_f(const void *st, const int *z)
+{
+    double y[CP] = {0};
+    y[z[0]] = 1, y[3 + z[1]] = 1;
+    return cp_fn(y);
+}
+static double cp_ftilde(const void *st, const double *y) { return cp_fn(y); }
+static void cp_grad(const void *st, const double *y, double *g)
+{
+    if (crec.on) memcpy(crec.x, y, sizeof crec.x), crec.n++;
+    cp_gradfn(y, g);
+}
+
+static const gv_problem_type cprobe_type = {
+    .name = "cat-probe", .description = "test probe", .citation = "test_relax.c", .objective = GV_OBJ_EXPECTATION,
+    .options = pr_opts, .f = cp_f, .ftilde = cp_ftilde, .grad_ftilde = cp_grad};
+
+typedef struct {
+    gv_problem p;
+    gv_point pt;
+    gv_exact ex;
+    double eta[CP];
+} cprobe;
+
+static int cprobe_open(cprobe *q, const double *eta)
+{
+    char err[GV_ERRLEN];
+    const unsigned kind[2] = {GV_UNIT_CATEGORICAL, GV_UNIT_CATEGORICAL};
+    memset(q, 0, sizeof *q);
+    q->p.type = &cprobe_type;
+    q->p.eta = q->eta;
+    memcpy(q->eta, eta, sizeof q->eta);
+    snprintf(q->p.spec, sizeof q->p.spec, "cat-probe");
+    if (gv_layout_init(&q->p.layout, 2, kind, cp_C) || gv_point_init(&q->pt, &q->p.layout, q->eta) ||
+        gv_exact_alloc(&q->ex, &q->p.layout) ||
+        gv_exact_compute(&q->p, &q->pt, GV_DEFAULT_MAX_STATES, 0, &q->ex, err))
+        return print_error("cat-probe: %s\n", err), -1;
+    return 0;
+}
+
+static void cprobe_close(cprobe *q)
+{
+    gv_exact_free(&q->ex);
+    gv_point_free(&q->pt);
+    gv_layout_free(&q->p.layout);
+}
+
+/* One K = 1 estimate of estimator e at eta from seed: g and grad f~'s argument x. */
+static int cprobe_estimate(cprobe *q, gv_estimator *e, const double *eta, uint64_t seed, double *g, double *x)
+{
+    gv_point_set(&q->pt, eta);
+    gv_eval ev = {.problem = &q->p, .pt = &q->pt};
+    gsl_rng *r = gv_rng_new(gv_rng_default(), seed);
+    memset(g, 0, CP * sizeof(double));
+    crec.on = 1, crec.n = 0;
+    int rc = r ? e->type->estimate(e->state, &ev, 1, r, g) : -1;
+    crec.on = 0;
+    gsl_rng_free(r);
+    if (rc || crec.n != 1) return -1;
+    memcpy(x, crec.x, sizeof crec.x);
+    return 0;
+}
+
+static gv_estimator *cprobe_est(cprobe *q, const char *name)
+{
+    char msg[GV_ERRLEN];
+    gv_spec spec;
+    gv_estimator *e = NULL;
+    if (gv_spec_parse(name, &spec, msg) || gv_estimator_new(&spec, &q->p, 1, &e, msg)) print_error("%s: %s\n", name, msg);
+    return e;
+}
+
+/* ------------------------------------------------------------------ cat_gs_fd */
+
+/* gumbel-softmax on categorical units: with the uniforms frozen (same seed), y(l) = softmax((l + G)/tau)
+ * is smooth in l and the estimate must be d f~(y(l)) / dl: central differences with h = 1e-5 of
+ * f~ evaluated at the recorded y (truncation h^2/6 |F'''| with |F'''| < 1e3 / tau^3 ~ 1e-7 at
+ * tau = 0.5; rounding eps |f~| / h ~ 1e-10): tolerance TOL_FD (1 + |fd|), while a wrong Jacobian
+ * (a missing 1/tau, y_c delta_cj without - y_c y_j) moves the estimate by O(0.1 .. 1).  Both code
+ * paths: tau = 1 (y from pi/E) and tau = 0.5 (from log pi), and logits with spread +-4.  st-gumbel
+ * from the same seed must forward the one-hot argmax of that y (it consumes the same uniforms). */
+static void test_cat_gs_fd(void **unused)
+{
+    n_bad = 0;
+    const double etas[][CP] = {{0.3, -0.4, 0.1, 0.5, -0.2, 0.0, 0.8}, {4, -4, 0.5, -3, 3.5, 0, -1}};
+    const char *ests[] = {"gumbel-softmax", "gumbel-softmax:tau=0.5"}, *sts[] = {"st-gumbel", "st-gumbel:tau=0.5"};
+    long n_cmp = 0, n_bad_draw = 0;
+    double max_err = 0;
+    for (size_t t = 0; t < NELEM(ests); t++) {
+        cprobe q;
+        assert_int_equal(cprobe_open(&q, etas[0]), 0);
+        gv_estimator *e = cprobe_est(&q, ests[t]), *st = cprobe_est(&q, sts[t]);
+        assert_non_null(e), assert_non_null(st);
+        for (size_t ei = 0; ei < NELEM(etas); ei++) {
+            for (int sd = 1; sd <= 200; sd++) {
+                double g[CP], y[CP], gp[CP], yp[CP], gm[CP], ym[CP], gs[CP], xs[CP];
+                if (cprobe_estimate(&q, e, etas[ei], (uint64_t)sd, g, y) ||
+                    cprobe_estimate(&q, st, etas[ei], (uint64_t)sd, gs, xs)) { n_bad_draw++; continue; }
+                for (int u = 0, o = 0; u < 2; o += cp_C[u++]) { /* st-gumbel's x: one-hot at argmax y */
+                    int am = 0;
+                    for (int c = 1; c < cp_C[u]; c++) if (y[o + c] > y[o + am]) am = c;
+                    for (int c = 0; c < cp_C[u]; c++)
+                        CHECK(xs[o + c] == (c == am), "%s eta %zu seed %d unit %d: forward %g at class %d, argmax y = %d",
+                              sts[t], ei, sd, u, xs[o + c], c, am);
+                }
+                for (int k = 0; k < CP; k++) {
+                    double ep[CP], em[CP];
+                    memcpy(ep, etas[ei], sizeof ep), memcpy(em, etas[ei], sizeof em);
+                    ep[k] += FD_H, em[k] -= FD_H;
+                    if (cprobe_estimate(&q, e, ep, (uint64_t)sd, gp, yp) || cprobe_estimate(&q, e, em, (uint64_t)sd, gm, ym)) {
+                        n_bad_draw++;
+                        continue;
+                    }
+                    double fd = (cp_fn(yp) - cp_fn(ym)) / (2 * FD_H), err = fabs(g[k] - fd) / (1 + fabs(fd));
+                    max_err = fmax(max_err, err);
+                    CHECK(err < TOL_FD, "%s eta %zu seed %d coordinate %d: estimate %.12g, central difference %.12g",
+                          ests[t], ei, sd, k, g[k], fd);
+                    n_cmp++;
+                }
+            }
+        }
+        gv_estimator_free(e), gv_estimator_free(st);
+        cprobe_close(&q);
+    }
+    print_message("  %ld comparisons, max rel err %.2g (tol %.0e)\n", n_cmp, max_err, TOL_FD);
+    CHECK(n_bad_draw == 0, "%ld probe estimates failed or did not call grad f~ once", n_bad_draw);
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ cat_identity */
+
+/* With a linear f~ grad f~ is constant, so st-gumbel (grad at the one-hot argmax) and gumbel-softmax
+ * (grad at y), backpropagating through the same y from the same uniforms, give identical estimates. */
+static void test_cat_identity(void **unused)
+{
+    n_bad = 0;
+    fixture f;
+    assert_int_equal(fx_open(&f, "categorical-linear:D=2,C=3,seed=5"), 0);
+    const char *pairs[][2] = {{"gumbel-softmax", "st-gumbel"}, {"gumbel-softmax:tau=0.5", "st-gumbel:tau=0.5"}};
+    for (size_t i = 0; i < NELEM(pairs); i++) {
+        char msg[GV_ERRLEN];
+        gv_spec sa, sb;
+        gv_estimator *a, *b;
+        assert_int_equal(gv_spec_parse(pairs[i][0], &sa, msg) | gv_spec_parse(pairs[i][1], &sb, msg), 0);
+        assert_int_equal(gv_estimator_new(&sa, f.p, 2, &a, msg), GV_OK);
+        assert_int_equal(gv_estimator_new(&sb, f.p, 2, &b, msg), GV_OK);
+        int same = 1;
+        for (int sd = 0; sd < 500; sd++) {
+            double ga[6] = {0}, gb[6] = {0};
+            gsl_rng *ra = gv_rng_new(gv_rng_default(), 31 + (uint64_t)sd), *rb = gv_rng_new(gv_rng_default(), 31 + (uint64_t)sd);
+            gv_eval ev = {.problem = f.p, .pt = &f.pt};
+            a->type->estimate(a->state, &ev, 2, ra, ga);
+            b->type->estimate(b->state, &ev, 2, rb, gb);
+            same &= !memcmp(ga, gb, sizeof ga);
+            gsl_rng_free(ra), gsl_rng_free(rb);
+        }
+        CHECK(same, "%s and %s differ on a linear f~", pairs[i][0], pairs[i][1]);
+        gv_estimator_free(a), gv_estimator_free(b);
+    }
+    fx_close(&f);
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ cat_gs_tau_trend */
+
+/* On a linear f~ gumbel-softmax estimates d/dl E[F.y_tau] without bias, and E[F.y_tau] -> E f with its
+ * gradient as tau -> 0 (d/dl_j E[h(l + G)] = E[h(l + G)(1 - e^{-G_j})] for Gumbel G, and y_tau ->
+ * one-hot argmax, dominated), so the bias vanishes as tau -> 0 — while the variance grows like 1/tau.
+ * bias2 with its sd as in gs_tau_trend.  Measured on categorical-linear:D=2,C=3,seed=5 (R = 2e5):
+ * bias2 0.52, 0.084, 0.0073, 0.0005 at tau = 1, 0.5, 0.25, 0.1 (var_mean 0.11 .. 5.4); each step
+ * >= 8.7 sd.  The bias at tau = 1 itself is detected by test_unbiased.c (bias_z_max ~ 260). */
+static void test_cat_gs_tau_trend(void **unused)
+{
+    n_bad = 0;
+    fixture f;
+    assert_int_equal(fx_open(&f, "categorical-linear:D=2,C=3,seed=5"), 0);
+    const char *cells[] = {"gumbel-softmax:tau=1", "gumbel-softmax:tau=0.5", "gumbel-softmax:tau=0.25",
+                           "gumbel-softmax:tau=0.1"};
+    double b2[4], sd[4];
+    int ok = 1;
+    for (size_t k = 0; k < NELEM(cells); k++) {
+        gv_row row;
+        if (run(&f, cells[k], 1, R_TAU, 0, &row)) { ok = 0; continue; }
+        double v = 0;
+        for (int q = 0; q < row.P; q++) {
+            double bq = row.coord_mean[q] - row.coord_exact[q], s2 = row.coord_var[q];
+            v += 4 * bq * bq * s2 / R_TAU + 2 * s2 * s2 / ((double)R_TAU * R_TAU);
+        }
+        b2[k] = row.s.bias2, sd[k] = sqrt(v);
+        print_message("  %-24s bias2 %.5g +- %.2g  var_mean %.4g\n", cells[k], b2[k], sd[k], row.s.var_mean);
+        gv_row_free(&row);
+    }
+    CHECK(ok, "a gumbel-softmax cell did not run");
+    for (size_t k = 0; ok && k + 1 < NELEM(cells); k++) {
+        double z = (b2[k] - b2[k + 1]) / sqrt(sd[k] * sd[k] + sd[k + 1] * sd[k + 1]);
+        print_message("  %s -> %s: bias2 drops %.1f sd\n", cells[k], cells[k + 1], z);
+        CHECK(z > z_thr, "bias2 does not decrease from %s (%.5g +- %.2g) to %s (%.5g +- %.2g)", cells[k], b2[k], sd[k],
+              cells[k + 1], b2[k + 1], sd[k + 1]);
+    }
+    fx_close(&f);
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ cat_gumbel_rao */
+
+/* Categorical gumbel-rao draws z ~ Cat(pi) and the noise given argmax = z, so (z, y) has st-gumbel's
+ * joint law: gumbel-rao with M = 1 has st-gumbel's distribution, and every M the same mean
+ * (E[J | z] does not depend on M), with a smaller variance for M = 10.  On the non-linear probe at
+ * tau = 0.5, where grad f~ at the one-hot point depends on z: two-sample z per coordinate for
+ * st-gumbel vs M = 1 and M = 1 vs M = 10 (14), one-sided z on var_mean (1).  The law of the hard
+ * sample: per class, #{z = c} among N draws of each estimator ~ Bin(N, pi_c) (14). */
+#define R_CGR 100000L
+#define N_CLAW 40000
+
+static void test_cat_gumbel_rao(void **unused)
+{
+    n_bad = 0;
+    const double eta[CP] = {0.3, -0.4, 0.1, 0.5, -0.2, 0.0, 0.8};
+    cprobe q;
+    assert_int_equal(cprobe_open(&q, eta), 0);
+    fixture f = {.p = &q.p, .pt = q.pt, .ex = q.ex};
+    gv_row a, b, c;
+    assert_int_equal(run(&f, "st-gumbel:tau=0.5", 1, R_CGR, 0, &a), 0);
+    assert_int_equal(run(&f, "gumbel-rao:tau=0.5,M=1", 1, R_CGR, 0, &b), 0);
+    assert_int_equal(run(&f, "gumbel-rao:tau=0.5,M=10", 1, R_CGR, 0, &c), 0);
+    double zmax = 0;
+    for (int k = 0; k < CP; k++) {
+        double z1 = (a.coord_mean[k] - b.coord_mean[k]) / sqrt((a.coord_var[k] + b.coord_var[k]) / R_CGR);
+        double z2 = (b.coord_mean[k] - c.coord_mean[k]) / sqrt((b.coord_var[k] + c.coord_var[k]) / R_CGR);
+        zmax = fmax(zmax, fmax(fabs(z1), fabs(z2)));
+        CHECK(fabs(z1) < z_thr, "coordinate %d: st-gumbel mean %.6g, gumbel-rao M=1 %.6g: z %.2f", k, a.coord_mean[k],
+              b.coord_mean[k], z1);
+        CHECK(fabs(z2) < z_thr, "coordinate %d: gumbel-rao M=1 mean %.6g, M=10 %.6g: z %.2f", k, b.coord_mean[k],
+              c.coord_mean[k], z2);
+    }
+    double zv = (b.s.var_mean - c.s.var_mean) / sqrt(b.s.var_mean_se * b.s.var_mean_se + c.s.var_mean_se * c.s.var_mean_se);
+    print_message("  means agree (max |z| %.2f); var_mean st-gumbel %.4g, gumbel-rao M=1 %.4g, M=10 %.4g (z %.1f); "
+                  "bias2 %.4g %.4g %.4g\n", zmax, a.s.var_mean, b.s.var_mean, c.s.var_mean, zv, a.s.bias2, b.s.bias2,
+                  c.s.bias2);
+    CHECK(zv > z_thr, "gumbel-rao M=10 var_mean %.6g not below M=1's %.6g (z %.2f)", c.s.var_mean, b.s.var_mean, zv);
+    gv_row_free(&a), gv_row_free(&b), gv_row_free(&c);
+    /* the hard sample's law */
+    const char *ests[] = {"st-gumbel:tau=0.5", "gumbel-rao:tau=0.5,M=2"};
+    double zl = 0;
+    for (size_t t = 0; t < NELEM(ests); t++) {
+        gv_estimator *e = cprobe_est(&q, ests[t]);
+        assert_non_null(e);
+        long cnt[CP] = {0};
+        gsl_rng *r = gv_rng_new(gv_rng_default(), SEED + t);
+        gv_eval ev = {.problem = &q.p, .pt = &q.pt};
+        for (long n = 0; n < N_CLAW; n++) {
+            double g[CP] = {0};
+            crec.on = 1, crec.n = 0;
+            e->type->estimate(e->state, &ev, 1, r, g);
+            crec.on = 0;
+            for (int k = 0; k < CP; k++) cnt[k] += crec.x[k] == 1;
+        }
+        gsl_rng_free(r);
+        for (int k = 0; k < CP; k++) {
+            double p = q.pt.prob[k], z = (cnt[k] - N_CLAW * p) / sqrt(N_CLAW * p * (1 - p));
+            zl = fmax(zl, fabs(z));
+            CHECK(fabs(z) < z_thr, "%s: P(z = class %d) = %.5f, pi = %.5f: z %.2f", ests[t], k, (double)cnt[k] / N_CLAW, p, z);
+        }
+        gv_estimator_free(e);
+    }
+    print_message("  law of the one-hot forward: max |z| %.2f over 14 classes\n", zl);
+    cprobe_close(&q);
+    END_CHECKS();
+}
+
+/* ------------------------------------------------------------------ cat_extreme */
+
+/* Categorical units with pi_0 = 1 - 1e-6 at C = 100, logits +-50 (pi ~ e^-100) and tiny / large tau:
+ * no estimate may be NaN or infinite. */
+static void test_cat_extreme(void **unused)
+{
+    n_bad = 0;
+    const char *ests[] = {"gumbel-softmax", "gumbel-softmax:tau=0.1", "gumbel-softmax:tau=0.001",
+                          "gumbel-softmax:tau=100", "st-gumbel", "st-gumbel:tau=0.01", "gumbel-rao",
+                          "gumbel-rao:tau=0.01,M=3", "gumbel-rao:tau=100,M=3"};
+    for (int v = 0; v < 3; v++) {
+        fixture f;
+        assert_int_equal(fx_open(&f, v == 2 ? "categorical-linear:D=2,C=3,seed=5" : "categorical-abs:preset=d3c100"), 0);
+        const int P = f.p->layout.n_params;
+        double *eta = malloc((size_t)P * sizeof *eta);
+        assert_non_null(eta);
+        memcpy(eta, f.p->eta, (size_t)P * sizeof *eta);
+        const char *what;
+        if (v == 0) { /* unit 0: pi_0 = 1 - 1e-6, the other 99 classes equal */
+            for (int c = 0; c < 100; c++) eta[c] = c ? log(1e-6 / 99) : log(1 - 1e-6);
+            what = "d3c100, unit 0 at pi_0 = 1 - 1e-6";
+        } else if (v == 1) {
+            for (int c = 0; c < 100; c++) eta[100 + c] = c == 3 ? 50 : c == 7 ? -50 : 0.01 * c;
+            what = "d3c100, unit 1 with logits 50 / -50";
+        } else {
+            const double e2[6] = {50, -50, 0, -50, 0, 50};
+            memcpy(eta, e2, sizeof e2);
+            what = "categorical-linear, logits 50/-50/0, -50/0/50";
+        }
+        char err[GV_ERRLEN];
+        gv_point_set(&f.pt, eta);
+        assert_int_equal(gv_exact_compute(f.p, &f.pt, GV_DEFAULT_MAX_STATES, 0, &f.ex, err), 0);
+        for (size_t k = 0; k < NELEM(ests); k++) {
+            gv_row row;
+            if (run(&f, ests[k], 2, 3000, 0, &row)) { CHECK(0, "%s on %s did not run", ests[k], what); continue; }
+            CHECK(!strcmp(row.status, "ok") && row.s.nonfinite == 0 && isfinite(row.s.var_mean),
+                  "%s on %s: status %s, %g non-finite estimates, var_mean %g", ests[k], what, row.status,
+                  row.s.nonfinite, row.s.var_mean);
+            gv_row_free(&row);
+        }
+        free(eta);
+        fx_close(&f);
+    }
+    END_CHECKS();
+}
+
 /* ------------------------------------------------------------------ schedule */
 
 static void test_schedule(void **unused)
@@ -597,6 +952,9 @@ int main(void)
         cmocka_unit_test(test_gs_tau_trend),    cmocka_unit_test(test_gumbel_rao),
         cmocka_unit_test(test_st_closed_form),  cmocka_unit_test(test_extreme),
         cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_cat_gs_fd),       cmocka_unit_test(test_cat_identity),
+        cmocka_unit_test(test_cat_gs_tau_trend), cmocka_unit_test(test_cat_gumbel_rao),
+        cmocka_unit_test(test_cat_extreme),
     };
     return cmocka_run_group_tests_name("relax", tests, NULL, NULL);
 }

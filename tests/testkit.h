@@ -32,6 +32,7 @@ static int n_bad;
     "bernoulli-quadratic:D=5,t=0.3,p=0.1/0.3/0.5/0.7/0.9", \
     "bernoulli-shared:p=0.3", \
     "categorical-abs:D=3,C=4,seed=2", \
+    "categorical-arsm:C=6,logit=0.5/-0.3/0/1/-1/0.2", \
     "categorical-linear:D=2,C=3,seed=5", \
     /* count units, one spec per family, with a two-unit one.  Support caps are set just above \
      * what eta0 needs (P(X >= 30) = 2.8e-14 for Poisson(5); 3.9e-14 at 40 for NegBin(3, 0.6); \
