@@ -34,12 +34,16 @@ static const char train_usage[] =
     "  --opt NAME     sgd | rmsprop (decay 0.99) | adam (0.9, 0.999) (default adam)\n"
     "  --maximise     ascend the objective (default: descend)\n"
     "  --every N      record every N steps (default 10)\n"
-    "  --basket LIST  estimators measured at each recorded point (needs a single -e)\n"
+    "  --basket LIST  estimators measured at each recorded point (needs a single -e and K), or\n"
+    "                 'self': every trajectory measures its own estimator along its own path\n"
     "  --basket-R R   replicates per basket measurement (default 1000)\n"
     "  --basket-K L   the K values of the basket (default: the training K); a basket estimator\n"
     "                 that cannot run at some K gives rows with status incompatible\n"
     "  --until-prob X stop (after recording) at the first step where the mean unit probability >= X\n"
-    "  -K K           samples per estimate for training and basket (default 2)\n"
+    "  -K K[,K...]    samples per estimate (default 2): one trajectory per (estimator, K), or the\n"
+    "                 estimator's own K if its spec pins one (-e arsm:K=1 -e rloo:K=30); an\n"
+    "                 estimator that cannot run at some K gets a row with status incompatible\n"
+    "                 there (with --basket: one K, also the basket's default)\n"
     "Output: FILE.csv trajectory rows (problem, estimator, K, seed, step, objective, grad_norm,\n"
     "param_mean, prob_mean, f_evals, ftilde_evals, grad_evals, seconds, status, message) and, with\n"
     "--basket, FILE.basket.csv in the summary schema of `run` with `step` filled in.\n";
@@ -63,10 +67,13 @@ typedef struct {
     const char *problem;
     char *estimators[64];
     int n_est;
+    int est_K[64]; /* K pinned by the spec (NAME:K=k), 0 = every -K value */
     char *basket[64];
     int n_basket;
-    int K, opt, maximise, quiet, timing, threads;
+    int K[16], n_K; /* training K values: one trajectory per (estimator, K) */
+    int opt, maximise, quiet, timing, threads;
     int basket_K[64], n_basket_K;
+    int basket_self; /* --basket self: each trajectory measures its own estimator */
     long steps, every, basket_R, W;
     double lr, max_states, until_prob; /* until_prob: NAN = run all steps */
     uint64_t seed;
@@ -92,7 +99,6 @@ static int num_arg(const char *opt, const char *v, double lo, double hi, double 
 static int train_parse(int argc, char **argv, train_args *a, char *err)
 {
     memset(a, 0, sizeof *a);
-    a->K = 2;
     a->opt = OPT_ADAM;
     a->lr = 0.01;
     a->every = 10;
@@ -128,8 +134,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
             if (gv_cli_estimators(optarg, a->estimators, &a->n_est, 64, err)) return GV_EUSAGE;
             break;
         case 'K':
-            if (num_arg("-K", optarg, 1, 1e6, &x, err)) return GV_EUSAGE;
-            a->K = (int)x;
+            if (gv_cli_klist("-K", optarg, a->K, &a->n_K, 16, err)) return GV_EUSAGE;
             break;
         case 'W':
             if (num_arg("-W", optarg, 0, 1e9, &x, err)) return GV_EUSAGE;
@@ -190,9 +195,20 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     if (!a->problem) return gv_err(err, "train needs a problem (-p SPEC)"), GV_EUSAGE;
     if (!a->n_est) return gv_err(err, "train needs at least one estimator (-e NAME)"), GV_EUSAGE;
     if (!a->steps) return gv_err(err, "train needs --steps N"), GV_EUSAGE;
-    if (!a->n_basket_K) a->basket_K[a->n_basket_K++] = a->K;
-    else if (!a->n_basket) return gv_err(err, "--basket-K needs --basket"), GV_EUSAGE;
-    if (a->n_basket && a->n_est > 1)
+    if (!a->n_K) a->K[a->n_K++] = 2;
+    for (int j = 0; j < a->n_est; j++)
+        if (gv_cli_pinned_K(&a->estimators[j], &a->est_K[j], err)) return GV_EUSAGE;
+    for (int i = 0; i < a->n_basket; i++)
+        if (!strcmp(a->basket[i], "self")) {
+            if (a->n_basket > 1) return gv_err(err, "--basket self cannot be mixed with estimator names"), GV_EUSAGE;
+            a->basket_self = 1;
+        }
+    if (a->n_basket && !a->basket_self && a->n_K > 1)
+        return gv_err(err, "--basket needs a single training K (got %d); use --basket-K for the basket's K values",
+                      a->n_K), GV_EUSAGE;
+    if (!a->n_basket_K && a->n_basket && !a->basket_self) a->basket_K[a->n_basket_K++] = a->K[0];
+    else if (a->n_basket_K && !a->n_basket) return gv_err(err, "--basket-K needs --basket"), GV_EUSAGE;
+    if (a->n_basket && !a->basket_self && a->n_est > 1)
         return gv_err(err, "--basket needs a single training estimator (got %d); run one train per estimator", a->n_est),
                GV_EUSAGE;
     return GV_OK;
@@ -324,15 +340,21 @@ static int save_all(const train_args *a, const gv_problem *p, const train_out *o
     return rc;
 }
 
-/* One trajectory of estimator spec `es_text`. */
-static int trajectory(const train_args *a, gv_problem *p, const char *es_text, train_out *o, const gv_meta *meta,
-                      char *err)
+/* One trajectory of estimator spec `es_text` at K samples per estimate. */
+static int trajectory(const train_args *a, gv_problem *p, const char *es_text, int K, train_out *o,
+                      const gv_meta *meta, char *err)
 {
     const int P = p->layout.n_params, outer = p->n_outer > 0, NX = outer ? p->n_outer : P;
     gv_spec es;
     gv_estimator *e = NULL;
     int rc = gv_spec_parse(es_text, &es, err);
-    if (!rc) rc = gv_estimator_new(&es, p, a->K, &e, err);
+    if (!rc) rc = gv_estimator_new(&es, p, K, &e, err);
+    if (rc < 0 && a->n_K > 1) { /* this K only: the row says why, the others run */
+        char canon[GV_SPECLEN];
+        gv_spec_canonical(&es, canon, sizeof canon);
+        end_row(o, canon, K, 0, "incompatible", err);
+        return GV_OK;
+    }
     if (rc) return rc < 0 ? GV_EUSAGE : rc;
     gv_point pt;
     gv_exact ex;
@@ -340,7 +362,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
     double *eta = malloc((size_t)P * sizeof(double)), *g = malloc((size_t)P * sizeof(double));
     double *x = malloc((size_t)NX * sizeof(double)), *gx = malloc((size_t)NX * sizeof(double));
     double *m1 = calloc((size_t)NX, sizeof(double)), *m2 = calloc((size_t)NX, sizeof(double));
-    gsl_rng *r = gv_rng_new(gv_rng_default(), gv_stream_seed(a->seed, p->spec, e->spec, a->K, 0, GV_STREAM_TRAIN));
+    gsl_rng *r = gv_rng_new(gv_rng_default(), gv_stream_seed(a->seed, p->spec, e->spec, K, 0, GV_STREAM_TRAIN));
     if (!eta || !g || !x || !gx || !m1 || !m2 || !r || gv_point_init(&pt, &p->layout, p->eta) ||
         gv_exact_alloc(&ex, &p->layout)) {
         free(eta), free(g), free(x), free(gx), free(m1), free(m2), gsl_rng_free(r), gv_estimator_free(e);
@@ -350,7 +372,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
     memcpy(x, outer ? p->phi : p->eta, (size_t)NX * sizeof(double));
     gv_eval ev = {.problem = p, .pt = &pt, .exact = &ex};
     const double sign = a->maximise ? 1.0 : -1.0, b1 = 0.9, b2 = 0.999, rho = 0.99, tiny = 1e-8;
-    double t0 = gv_now_s(), b1t = 1, b2t = 1;
+    double t0 = gv_now_s(), last_save = t0, b1t = 1, b2t = 1;
     rc = GV_OK;
     for (long step = 0;; step++) {
         int recorded = 0, last = step == a->steps || mean_prob(&pt) >= a->until_prob;
@@ -358,20 +380,23 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
             traj_row *t = push_traj(o);
             if (!t) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
             snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
-            t->K = a->K;
+            t->K = K;
             t->step = step;
             t->f_evals = (double)ev.n_f, t->ftilde_evals = (double)ev.n_ftilde, t->grad_evals = (double)ev.n_grad;
             t->seconds = a->timing ? gv_now_s() - t0 : NAN;
             if (record(t, p, &pt, x, NX, gx, a->max_states, &ex)) break; /* the row says why; the run goes on */
             recorded = 1;
-            for (int bk = 0; bk < a->n_basket * a->n_basket_K && !rc; bk++) {
-                const int b = bk / a->n_basket_K, K = a->basket_K[bk % a->n_basket_K];
+            /* basket self: this trajectory's own estimator, at --basket-K or the trajectory's K */
+            const int nbk = a->n_basket_K ? a->n_basket_K : 1;
+            for (int bk = 0; bk < a->n_basket * nbk && !rc; bk++) {
+                const int b = bk / nbk, bK = a->n_basket_K ? a->basket_K[bk % nbk] : K;
+                const char *bname = a->basket_self ? es_text : a->basket[b];
                 gv_row *row = push_basket(o);
                 if (!row) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
                 gv_engine_opts eo = {.R = a->basket_R, .W = a->W, .seed = gv_hash_mix(a->seed, (uint64_t)step),
                                      .rng = gv_rng_default(), .timing = a->timing};
                 char msg[GV_ERRLEN];
-                if (gv_run_cell(p, &pt, &ex, a->basket[b], K, &eo, 0, row, msg)) {
+                if (gv_run_cell(p, &pt, &ex, bname, bK, &eo, 0, row, msg)) {
                     o->nb--;
                     rc = GV_EUSAGE;
                     gv_err(err, "%s", msg);
@@ -382,17 +407,22 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, t
             }
         }
         if (rc || last) break;
-        if (recorded && a->out && save_all(a, p, o, meta, err)) { rc = GV_EFAIL; break; }
+        /* checkpoint: at most once a second (rewriting a growing file at every record of a long
+         * run is quadratic); the trajectory's end always saves (gv_train_run) */
+        if (recorded && a->out && gv_now_s() - last_save >= 1.0) {
+            if (save_all(a, p, o, meta, err)) { rc = GV_EFAIL; break; }
+            last_save = gv_now_s();
+        }
         if (e->type->schedule) e->type->schedule(e->state, step);
         memset(g, 0, (size_t)P * sizeof(double));
-        if (e->type->estimate(e->state, &ev, a->K, r, g)) {
-            end_row(o, e->spec, a->K, step, "error", "the estimator failed");
+        if (e->type->estimate(e->state, &ev, K, r, g)) {
+            end_row(o, e->spec, K, step, "error", "the estimator failed");
             break;
         }
         int finite = 1;
         for (int q = 0; q < P; q++) finite &= isfinite(g[q]) != 0;
         if (!finite) {
-            end_row(o, e->spec, a->K, step, "nonfinite", "non-finite gradient estimate; trajectory stopped");
+            end_row(o, e->spec, K, step, "nonfinite", "non-finite gradient estimate; trajectory stopped");
             break;
         }
         if (e->type->adapt) e->type->adapt(e->state, &ev);
@@ -436,7 +466,7 @@ static void summarise(const train_out *o, gv_traj_summary **out, int *n)
     int k = -1;
     for (int i = 0; i < o->n; i++) {
         const traj_row *t = &o->rows[i];
-        if (k < 0 || strcmp(s[k].estimator, t->estimator)) {
+        if (k < 0 || strcmp(s[k].estimator, t->estimator) || s[k].K != t->K) {
             k++;
             snprintf(s[k].estimator, sizeof s[k].estimator, "%s", t->estimator);
             s[k].K = t->K;
@@ -494,14 +524,15 @@ int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum
     gv_problem *p = NULL;
     rc = gv_problem_new(a.problem, &p, err);
     /* every name, option and K rule is checked before any trajectory runs */
-    for (int i = 0; i < a.n_est + a.n_basket && !rc; i++) {
+    for (int i = 0; i < a.n_est + (a.basket_self ? 0 : a.n_basket) && !rc; i++) {
         gv_spec es;
         gv_estimator *e = NULL;
         const char *txt = i < a.n_est ? a.estimators[i] : a.basket[i - a.n_est];
         rc = gv_spec_parse(txt, &es, err);
-        int basket = i >= a.n_est, nk = basket ? a.n_basket_K : 1, ok = 0, rk = 0;
-        for (int k = 0; k < nk && !rc; k++) { /* a basket estimator must run at one basket K at least */
-            rk = gv_estimator_new(&es, p, basket ? a.basket_K[k] : a.K, &e, err);
+        int basket = i >= a.n_est, pin = basket ? 0 : a.est_K[i], nk = basket ? a.n_basket_K : pin ? 1 : a.n_K;
+        int ok = 0, rk = 0;
+        for (int k = 0; k < nk && !rc; k++) { /* every estimator must run at one of its K values at least */
+            rk = gv_estimator_new(&es, p, basket ? a.basket_K[k] : pin ? pin : a.K[k], &e, err);
             gv_estimator_free(e), e = NULL;
             if (rk == GV_OK) ok = 1;
             else if (rk > 0) rc = rk;
@@ -517,12 +548,14 @@ int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum
     char *cmd = gv_cli_join(argc, argv);
     train_out o = {0};
     gv_meta meta = {.seed = a.seed, .rng = gv_rng_default()->name, .command = cmd, .R = a.basket_R, .W = a.W,
-                    .cells_total = a.n_est};
-    for (int i = 0; i < a.n_est && !rc; i++) {
-        rc = trajectory(&a, p, a.estimators[i], &o, &meta, err);
-        meta.cells_done = i + 1;
-        if (!rc && a.out) rc = save_all(&a, p, &o, &meta, err);
-    }
+                    .cells_total = 0};
+    for (int i = 0; i < a.n_est; i++) meta.cells_total += a.est_K[i] ? 1 : a.n_K;
+    for (int i = 0; i < a.n_est && !rc; i++)
+        for (int k = 0; k < (a.est_K[i] ? 1 : a.n_K) && !rc; k++) {
+            rc = trajectory(&a, p, a.estimators[i], a.est_K[i] ? a.est_K[i] : a.K[k], &o, &meta, err);
+            meta.cells_done++;
+            if (!rc && a.out) rc = save_all(&a, p, &o, &meta, err);
+        }
     if (!a.out && o.n) {
         write_traj(stdout, o.rows, o.n, p->spec, a.seed);
         if (a.n_basket) gv_write_rows(stdout, o.basket, o.nb);
