@@ -10,6 +10,7 @@ typedef struct {
     int n_problems;
     char *estimators[256];
     int n_estimators;
+    int est_K[256]; /* K pinned by the estimator's spec (NAME:K=k), 0 = every -K value */
     int K[64];
     int n_K;
     long R, W;
@@ -34,6 +35,9 @@ int gv_cli_estimators(const char *arg, char **dst, int *n, int cap, char *err); 
 int gv_cli_seed(const char *arg, uint64_t *seed, char *err);
 /* A comma-separated list of K values (each in [1, 1e6]) appended to K[*n] (at most cap). */
 int gv_cli_klist(const char *opt, const char *arg, int *K, int *n, int cap, char *err);
+/* An estimator spec may pin its own K ("tokui-sato:K=1", for comparisons at equal evaluations): the
+ * option is taken out of *spec (rewritten in canonical form) and returned in *K; *K = 0 if absent. */
+int gv_cli_pinned_K(char **spec, int *K, char *err);
 char *gv_cli_join(int argc, char **argv); /* "gradvar ARGS...", malloc'd */
 double gv_now_s(void);                    /* monotonic seconds */
 

@@ -27,6 +27,28 @@ int gv_cli_estimators(const char *arg, char **dst, int *n, int cap, char *err)
     return GV_OK;
 }
 
+int gv_cli_pinned_K(char **spec, int *K, char *err)
+{
+    gv_spec s;
+    *K = 0;
+    if (gv_spec_parse(*spec, &s, err)) return GV_EUSAGE;
+    int i = 0;
+    while (i < s.n && strcmp(s.key[i], "K")) i++;
+    if (i == s.n) return GV_OK;
+    char *end;
+    long x = strtol(s.val[i], &end, 10);
+    if (end == s.val[i] || *end || x < 1 || x > 1000000)
+        return gv_err(err, "estimator %s: K=%s: expected an integer in [1, 1000000]", *spec, s.val[i]), GV_EUSAGE;
+    s.key[i] = s.key[s.n - 1], s.val[i] = s.val[s.n - 1], s.n--;
+    char canon[GV_SPECLEN], *d;
+    gv_spec_canonical(&s, canon, sizeof canon);
+    if (!(d = strdup(canon))) return gv_err(err, "out of memory"), GV_EFAIL;
+    free(*spec);
+    *spec = d;
+    *K = (int)x;
+    return GV_OK;
+}
+
 int gv_cli_klist(const char *opt, const char *arg, int *K, int *n, int cap, char *err)
 {
     char *copy = strdup(arg), *save = NULL;

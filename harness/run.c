@@ -24,7 +24,8 @@ static const char run_usage[] =
     "  -p SPEC        problem, e.g. bernoulli-quadratic:D=200,t=0.499 (repeatable)\n"
     "  -e EST         comma-separated estimator names, or one estimator with options\n"
     "                 (gumbel-softmax:tau=0.5); repeatable\n"
-    "  -K LIST        samples per estimate, comma-separated (default 2)\n"
+    "  -K LIST        samples per estimate, comma-separated (default 2); an estimator spec can pin\n"
+    "                 its own K instead (-e tokui-sato:K=1 -e rloo:K=25: equal evaluations)\n"
     "  -R N           replicates per cell (default 10000, at least 2)\n"
     "  -W N           warm-up estimates for learned state before freezing it (default 1000)\n"
     "  --seed S       master seed (default 1)\n"
@@ -126,6 +127,8 @@ int gv_run_parse(int argc, char **argv, gv_run_args *a, char *err)
     if (!a->n_problems) return gv_err(err, "run needs at least one problem (-p SPEC); see gradvar list problems"), GV_EUSAGE;
     if (!a->n_estimators) return gv_err(err, "run needs at least one estimator (-e NAME); see gradvar list estimators"), GV_EUSAGE;
     if (!a->n_K) a->K[a->n_K++] = 2;
+    for (int j = 0; j < a->n_estimators; j++)
+        if (gv_cli_pinned_K(&a->estimators[j], &a->est_K[j], err)) return GV_EUSAGE;
     return GV_OK;
 }
 
@@ -192,7 +195,8 @@ int gv_run_validate(const gv_run_args *a, char *err)
 int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, int *n_out, char *err)
 {
     if (a->threads) omp_set_num_threads(a->threads);
-    int n_prob = a->n_problems, ncell = n_prob * a->n_estimators * a->n_K;
+    int n_prob = a->n_problems, ncell = 0;
+    for (int j = 0; j < a->n_estimators; j++) ncell += n_prob * (a->est_K[j] ? 1 : a->n_K);
     gv_problem **probs = calloc((size_t)n_prob, sizeof *probs);
     gv_row *rows = calloc((size_t)ncell, sizeof *rows);
     if (!probs || !rows) {
@@ -221,7 +225,8 @@ int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, in
             rc = xrc;
         }
         for (int j = 0; j < a->n_estimators && !rc; j++)
-            for (int k = 0; k < a->n_K && !rc; k++) {
+            for (int k = 0; k < (a->est_K[j] ? 1 : a->n_K) && !rc; k++) {
+                const int K = a->est_K[j] ? a->est_K[j] : a->K[k];
                 gv_row *row = &rows[nrows];
                 char msg[GV_ERRLEN] = "";
                 if (xrc) { /* no exact reference: every cell of this problem is an error row */
@@ -229,18 +234,18 @@ int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, in
                     gv_spec_parse(a->estimators[j], &es, msg);
                     char canon[GV_SPECLEN];
                     gv_spec_canonical(&es, canon, sizeof canon);
-                    gv_row_init(row, p, canon, a->K[k], a->seed);
+                    gv_row_init(row, p, canon, K, a->seed);
                     row->status = "error";
                     snprintf(row->message, sizeof row->message, "exact reference: %s", xerr);
                 } else {
-                    int crc = gv_run_cell(p, &pt, &ex, a->estimators[j], a->K[k], &eo, a->per_coord, row, msg);
+                    int crc = gv_run_cell(p, &pt, &ex, a->estimators[j], K, &eo, a->per_coord, row, msg);
                     if (crc) {
                         snprintf(err, GV_ERRLEN, "%s", msg);
                         rc = crc;
                         break;
                     }
                     if (single && strcmp(row->status, "incompatible") == 0) {
-                        snprintf(err, GV_ERRLEN, "incompatible: %s", row->message);
+                        snprintf(err, GV_ERRLEN, "incompatible: %.480s", row->message);
                         rc = GV_EUSAGE;
                     }
                 }
