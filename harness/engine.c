@@ -151,7 +151,11 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
     const int P = p->layout.n_params;
     gv_eval ev0 = {.problem = p, .pt = pt, .exact = ex};
 
-    if (warm->type->adapt && o->W > 0) {
+    /* Warm-up: W estimates with adapt after each.  An estimator without learned state but with
+     * copy_learned (caches that are a function of the point, e.g. CARMS-I's weight tables) gets one
+     * estimate, so that every block starts from the filled cache instead of rebuilding it. */
+    const long W = warm->type->adapt ? o->W : warm->type->copy_learned ? 1 : 0;
+    if (W > 0) {
         gsl_rng *r = gv_rng_new(o->rng, gv_stream_seed(o->seed, p->spec, canon, K, 0, GV_STREAM_WARMUP));
         double *g = malloc((size_t)P * sizeof(double));
         if (!r || !g) {
@@ -160,10 +164,10 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             return GV_OK;
         }
         gv_eval evw = ev0; /* warm-up work is not counted in the row */
-        for (long w = 0; w < o->W; w++) {
+        for (long w = 0; w < W; w++) {
             memset(g, 0, (size_t)P * sizeof(double));
             warm->type->estimate(warm->state, &evw, K, r, g);
-            warm->type->adapt(warm->state, &evw);
+            if (warm->type->adapt) warm->type->adapt(warm->state, &evw);
         }
         gsl_rng_free(r);
         free(g);
