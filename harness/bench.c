@@ -17,10 +17,14 @@
 
 #include "harness/cli.h"
 
-const char *const gv_figure_kinds[] = {"basket",     "basket-theta", "bias-var", "budget", "tau-sweep",
-                                       "trajectory", "trunc",        "var-vs-K", NULL};
-/* The file a figure kind reads: the entry's CSV, or (basket kinds) its FILE.basket.csv. */
-static const char *figure_input(const char *kind) { return strncmp(kind, "basket", 6) ? ".csv" : ".basket.csv"; }
+const char *const gv_figure_kinds[] = {"basket",    "basket-theta", "bias-var", "budget",  "coord-var", "cosine",
+                                       "tau-sweep", "trajectory",   "trunc",    "var-vs-K", NULL};
+/* The file a figure kind reads: the entry's CSV, its FILE.basket.csv (basket kinds) or its
+ * FILE.coord.csv (coord-var: a run entry with --per-coord). */
+static const char *figure_input(const char *kind)
+{
+    return !strncmp(kind, "basket", 6) ? ".basket.csv" : !strcmp(kind, "coord-var") ? ".coord.csv" : ".csv";
+}
 static const char *const run_figures[] = {"var-vs-K", "bias-var", NULL};
 static const char *const train_figures[] = {"trajectory", NULL};
 
@@ -127,9 +131,15 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
                     if (!strcmp(gv_figure_kinds[k], fk)) known = gv_figure_kinds[k];
                 if (!known || nf == 7) {
                     rc = GV_EUSAGE;
-                    if (known) gv_err(err, "%s:%d: at most 7 figure kinds per entry", path, start);
-                    else gv_err(err, "%s:%d: unknown figure kind '%s'; valid kinds: basket, basket-theta, bias-var, "
-                                "budget, tau-sweep, trajectory, trunc, var-vs-K", path, start, fk);
+                    if (known) {
+                        gv_err(err, "%s:%d: at most 7 figure kinds per entry", path, start);
+                    } else {
+                        char kinds[256] = "";
+                        for (int k = 0; gv_figure_kinds[k]; k++)
+                            snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", k ? ", " : "",
+                                     gv_figure_kinds[k]);
+                        gv_err(err, "%s:%d: unknown figure kind '%s'; valid kinds: %s", path, start, fk, kinds);
+                    }
                     break;
                 }
                 e->figs[nf++] = known;
@@ -246,6 +256,12 @@ int gv_cmd_bench(int argc, char **argv)
             prc = gv_run_parse(e->argc, e->argv, &e->args, perr);
             if (!prc) prc = gv_run_validate(&e->args, perr);
         }
+        for (int k = 0; !prc && e->figs[k]; k++)
+            if (!strcmp(e->figs[k], "coord-var") && (e->train || !e->args.per_coord)) {
+                prc = GV_EUSAGE;
+                snprintf(perr, sizeof perr, "figure coord-var needs a run entry with --per-coord (it reads %s.coord.csv)",
+                         e->name);
+            }
         if (prc) {
             rc = GV_EUSAGE;
             gv_err(err, "%s:%d (%s): %s", suite, e->line, e->name, prc == -2 ? "--help in a suite" : perr);

@@ -127,6 +127,65 @@ static void budget_table(FILE *f, const gv_report_entry *e)
     }
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Entries with the coord-var figure (the CARMS toy): the spread over coordinates of the natural log
+ * of the per-coordinate variance, per problem and (estimator, K) — the numbers behind the boxes. */
+static void coord_table(FILE *f, const gv_report_entry *e)
+{
+    int header = 0;
+    for (int i = 0; i < e->n; i++) {
+        const gv_row *w = &e->rows[i];
+        if (!w->coord_var || strcmp(w->status, "ok") || w->P <= 0) continue;
+        if (!header) {
+            fprintf(f, "\nPer-coordinate variance (natural log; the figure's boxes; raw rows in `%s.coord.csv`)\n\n"
+                       "| problem | estimator | K | f_evals | median ln var | min | max | coordinates |\n"
+                       "|---|---|---:|---:|---:|---:|---:|---:|\n", e->name);
+            header = 1;
+        }
+        double *v = malloc((size_t)w->P * sizeof *v);
+        if (!v) return;
+        int m = 0;
+        for (int q = 0; q < w->P; q++)
+            if (w->coord_var[q] > 0) v[m++] = log(w->coord_var[q]);
+        qsort(v, (size_t)m, sizeof *v, cmp_double);
+        char md[48], lo[48], hi[48], fe[64];
+        num(md, sizeof md, m ? (m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2])) : NAN, "%.3f");
+        num(lo, sizeof lo, m ? v[0] : NAN, "%.3f");
+        num(hi, sizeof hi, m ? v[m - 1] : NAN, "%.3f");
+        num(fe, sizeof fe, w->s.f_evals, "%.3g");
+        if (w->s.distinct_evals < w->s.f_evals - 0.005)
+            snprintf(fe + strlen(fe), sizeof fe - strlen(fe), " (%.3g)", w->s.distinct_evals);
+        fprintf(f, "| `%s` | %s | %d | %s | %s | %s | %s | %d of %d |\n", w->problem, w->estimator, w->K, fe, md, lo, hi,
+                m, w->P);
+        free(v);
+    }
+}
+
+/* Entries with the cosine figure (IndeCateR convention): 1 - mean cos(g, g*) and var cos. */
+static void cosine_table(FILE *f, const gv_report_entry *e)
+{
+    int header = 0;
+    for (int i = 0; i < e->n; i++) {
+        const gv_row *w = &e->rows[i];
+        if (strcmp(w->status, "ok")) continue;
+        if (!header) {
+            fprintf(f, "\nCosine to the exact gradient (IndeCateR convention; the figure's bars)\n\n"
+                       "| problem | estimator | K | evaluations | 1 − mean cos | var cos |\n|---|---|---:|---:|---:|---:|\n");
+            header = 1;
+        }
+        char b[48], v[48];
+        num(b, sizeof b, 1 - w->s.cos_mean, "%.3g");
+        num(v, sizeof v, w->s.cos_var, "%.3g");
+        fprintf(f, "| `%s` | %s | %d | %.3g | %s | %s |\n", w->problem, w->estimator, w->K,
+                w->s.f_evals + w->s.ftilde_evals + w->s.grad_evals, b, v);
+    }
+}
+
 /* The cost table of bench/speed (DIR/cost.csv, written by `make bench` before the suite). */
 static void cost_section(FILE *f, const char *report_path)
 {
@@ -237,6 +296,8 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
         }
         theorem_table(f, e);
         if (has_figure(e, "budget")) budget_table(f, e);
+        if (has_figure(e, "coord-var")) coord_table(f, e);
+        if (has_figure(e, "cosine")) cosine_table(f, e);
         fputc('\n', f);
         for (int k = 0; e->figures && e->figures[k]; k++)
             fprintf(f, "![%s: %s](../plots/%s-%s.png)\n", e->name, e->figures[k], e->name, e->figures[k]);

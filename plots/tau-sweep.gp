@@ -17,8 +17,8 @@
 #          "not distinguishable from 0 at this R", an upper bound, not a value.
 #   right  work_norm_var = var_mean × evaluations per estimate (f + f̃ + ∇f̃, see harness/stats.c), the
 #          variance at an equal evaluation budget, ±1 standard error (var_mean_se scaled alike).
-#          Every row whose estimator has no tau option is an *unbiased reference*: a grey dashed
-#          horizontal line labelled with its name in the right margin (labels are spread apart
+#          Every row whose estimator has no tau option is a *reference* (the unbiased estimators,
+#          and st, which has no temperature; its bias is in REPORT.md): a grey dashed horizontal line labelled with its name in the right margin (labels are spread apart
 #          when lines are close, with a leader to their line). A reference with work_norm_var
 #          numerically 0 (an exact method: tokui-sato on one unit) sits on a "≈ 0" level.
 # The legend names the truncation actually used when the estimator's message says it differs
@@ -421,7 +421,7 @@ NUNDALL = 0; NNFALL = 0; NREFALL = 0
 do for [p=1:NP] { NUNDALL = NUNDALL + NUND[p]; NNFALL = NNFALL + NNF[p]; NREFALL = NREFALL + NREFP[p] }
 T_FLOOR = "dotted: noise floor var\\_sum/R of the series"
 T_UND = "open: bias2 ≤ floor (drawn on it)"
-T_REF = "dashed: unbiased estimators"
+T_REF = "dashed: estimators without τ (references)"
 T_NF = "nonfinite (some replicates excluded)"
 NKEYENT = NS_SHOWN + 1 + (NUNDALL > 0) + (NREFALL > 0) + (NNFALL > 0)
 MAXLEN = (MAXLEN < 42) ? 42 : MAXLEN
