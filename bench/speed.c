@@ -5,8 +5,10 @@
  * Also: a cost table of every registered estimator that runs there at K = 2, as ratios to rloo
  * per estimate and per evaluation; the whole frozen-point engine (statistics included) per
  * estimate; and the generic enumeration rate.
- * Usage: build/bench/speed [N_ESTIMATES] [--cost-csv FILE]  (FILE: the cost table as CSV, which
- * `make bench` writes to results/cost.csv and `gradvar bench` copies into REPORT.md). */
+ * And the categorical cost: carms, carms-gumbel, arsm vs rloo at C = 3, 10, 30 (categorical_costs).
+ * Usage: build/bench/speed [N_ESTIMATES] [--cost-csv FILE] [--cat-cost-csv FILE]  (the cost tables as
+ * CSV, which `make bench` writes to results/cost.csv and results/cost-categorical.csv and `gradvar
+ * bench` copies into REPORT.md). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "harness/output.h"
 #include "harness/exact.h"
 #include "harness/rng.h"
+#include "estimators/carms.h"
 
 static double now(void)
 {
@@ -105,15 +108,109 @@ static int write_cost(FILE *f, const void *c)
     return ferror(f) ? -1 : 0;
 }
 
+/* Categorical cost (issue: CARMS's weight table is O(C^4) per unit): estimates per second of carms,
+ * carms-gumbel, arsm and rloo on categorical-linear D = 3 at C = 3, 10, 30, n = K = 3, as ratios to
+ * rloo in the same interleaved rounds (carms's table is built once, outside the timing, exactly as
+ * the engine primes it), plus the time of one CARMS-I table build at n = 3 and n = 30 — the cost per
+ * step in trajectory mode, where the logits change every step. */
+typedef struct {
+    int n;
+    char problem[64][64];
+    const char *est[64];
+    double ns[64], evals[64], ratio[64], build_ms[64];
+} cat_table;
+
+static int write_cat_cost(FILE *f, const void *c)
+{
+    const cat_table *t = c;
+    fprintf(f, "problem,estimator,K,ns_per_estimate,evals,ratio_rloo,ratio_rloo_per_eval,table_build_ms\n");
+    for (int k = 0; k < t->n; k++) {
+        int ir = k; /* rloo on the same problem */
+        for (int j = 0; j < t->n; j++)
+            if (!strcmp(t->problem[j], t->problem[k]) && !strcmp(t->est[j], "rloo")) ir = j;
+        char b[32] = "";
+        if (!isnan(t->build_ms[k])) snprintf(b, sizeof b, "%.3f", t->build_ms[k]);
+        fprintf(f, "\"%s\",%s,3,%.1f,%.6g,%.4f,%.4f,%s\n", t->problem[k], t->est[k], t->ns[k], t->evals[k], t->ratio[k],
+                t->ratio[k] / (t->evals[k] / t->evals[ir]), b);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+static void categorical_costs(long n, int rounds, const char *csv)
+{
+    static const int Cs[] = {3, 10, 30};
+    static const char *const ests[] = {"rloo", "carms", "carms-gumbel", "arsm"};
+    enum { NE = 4 };
+    const int K = 3;
+    cat_table t = {0};
+    char err[GV_ERRLEN];
+    printf("  categorical cost (categorical-linear D=3, K=n=%d; weight tables built once, as the engine primes them):\n", K);
+    printf("    %-6s %-14s %10s %8s %10s %12s %16s\n", "C", "estimator", "ns/est", "evals", "x rloo", "x rloo/eval",
+           "table build (ms)");
+    for (int ci = 0; ci < 3; ci++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "categorical-linear:C=%d,D=3,seed=1", Cs[ci]);
+        gv_problem *p;
+        if (gv_problem_new(spec, &p, err)) {
+            fprintf(stderr, "speed: %s\n", err);
+            return;
+        }
+        gv_point pt;
+        gv_exact ex;
+        gv_point_init(&pt, &p->layout, p->eta);
+        gv_exact_alloc(&ex, &p->layout);
+        gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err);
+        double best[NE];
+        for (int k = 0; k < NE; k++) best[k] = INFINITY;
+        const long m = n / 10 > 1000 ? n / 10 : 1000;
+        for (int r = 0; r < rounds; r++)
+            for (int k = 0; k < NE; k++) {
+                /* the first estimate of an instance builds its tables: time it separately */
+                double te = time_estimates(p, &pt, &ex, ests[k], K, m + 1) - time_estimates(p, &pt, &ex, ests[k], K, 1);
+                if (te < best[k]) best[k] = te;
+            }
+        /* one CARMS-I table (unit 0's pi) at n = 3, and n = 30 */
+        double *q2 = malloc((size_t)Cs[ci] * Cs[ci] * sizeof *q2), bms[2];
+        for (int j = 0; j < 2; j++) {
+            double tb = INFINITY;
+            for (int r = 0; r < rounds; r++) {
+                double t0 = now();
+                gv_carms_joint(Cs[ci], pt.prob, j ? 30 : 3, q2);
+                tb = fmin(tb, now() - t0);
+            }
+            bms[j] = 1e3 * tb;
+        }
+        free(q2);
+        for (int k = 0; k < NE; k++) {
+            int i = t.n++;
+            snprintf(t.problem[i], sizeof t.problem[i], "%s", spec);
+            t.est[i] = ests[k];
+            t.ns[i] = 1e9 * best[k] / m;
+            t.evals[i] = count_evals(p, &pt, &ex, ests[k], K);
+            t.ratio[i] = best[k] / best[0];
+            t.build_ms[i] = k == 1 ? bms[0] : NAN;
+            printf("    %-6d %-14s %10.0f %8.2f %10.2f %12.2f", Cs[ci], ests[k], t.ns[i], t.evals[i], t.ratio[i],
+                   t.ratio[i] / (t.evals[i] / t.evals[i - k]));
+            if (k == 1) printf("   %.3f (n=3), %.2f (n=30)", bms[0], bms[1]);
+            printf("\n");
+        }
+        gv_exact_free(&ex);
+        gv_point_free(&pt);
+        gv_problem_free(p);
+    }
+    if (csv && gv_atomic_write(csv, write_cat_cost, &t, err)) fprintf(stderr, "speed: %s\n", err);
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
     long n = 200000;
-    const char *cost_csv = NULL;
+    const char *cost_csv = NULL, *cat_csv = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--cost-csv") && i + 1 < argc) cost_csv = argv[++i];
+        else if (!strcmp(argv[i], "--cat-cost-csv") && i + 1 < argc) cat_csv = argv[++i];
         else if (atol(argv[i]) > 0) n = atol(argv[i]);
-        else return fprintf(stderr, "usage: speed [N_ESTIMATES] [--cost-csv FILE]\n"), 2;
+        else return fprintf(stderr, "usage: speed [N_ESTIMATES] [--cost-csv FILE] [--cat-cost-csv FILE]\n"), 2;
     }
     const int K = 2, D = 200, rounds = 5;
     char err[GV_ERRLEN];
@@ -178,6 +275,8 @@ int main(int argc, char **argv)
             if (gv_atomic_write(cost_csv, write_cost, &ct, err)) return fprintf(stderr, "speed: %s\n", err), 1;
         }
     }
+
+    categorical_costs(n, rounds, cat_csv);
 
     /* other generators, for the record */
     const char *gens[] = {"taus2", "mt19937"};

@@ -214,6 +214,35 @@ static void cost_section(FILE *f, const char *report_path)
     fclose(c);
 }
 
+/* bench/speed's categorical cost table (DIR/cost-categorical.csv): carms, carms-gumbel, arsm vs rloo. */
+static void cat_cost_section(FILE *f, const char *report_path)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s", report_path);
+    char *slash = strrchr(path, '/');
+    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0), "cost-categorical.csv");
+    FILE *c = fopen(path, "r");
+    if (!c) return;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, c)) {
+        char prob[256], est[256], build[64] = "";
+        int K;
+        double ns, ev, ratio, per;
+        if (sscanf(line, "\"%255[^\"]\",%255[^,],%d,%lf,%lf,%lf,%lf,%63s", prob, est, &K, &ns, &ev, &ratio, &per, build) < 7)
+            continue;
+        if (!n++)
+            fprintf(f, "Categorical units (bench/speed, one thread, best of 5 interleaved rounds, n = K = %d; CARMS's "
+                       "weight tables are built once per point, as in frozen-point runs; the last column is one "
+                       "CARMS-I table, the cost per unit and step in trajectory mode). Raw numbers: "
+                       "`cost-categorical.csv`.\n\n| problem | estimator | ns/estimate | evaluations | × rloo | × rloo "
+                       "per evaluation | table build (ms) |\n|---|---|---:|---:|---:|---:|---:|\n", K);
+        fprintf(f, "| `%s` | %s | %.0f | %.3g | %.2f | %.2f | %s |\n", prob, est, ns, ev, ratio, per, build);
+    }
+    if (n) fputc('\n', f);
+    fclose(c);
+}
+
 int gv_write_report(const char *path, const char *suite, const gv_report_entry *E, int n, char *err)
 {
     char tmp[4300];
@@ -304,6 +333,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
         fputc('\n', f);
     }
     cost_section(f, path);
+    cat_cost_section(f, path);
     int bad = ferror(f);
     if (fclose(f) || bad || rename(tmp, path)) {
         remove(tmp);
