@@ -165,5 +165,32 @@ expect 0 "" $G bench "$T/b.suite" --out "$T/r5" -q
 grep -q "plots/x-basket.png: $T/r5/x.basket.csv plots/basket.gp" "$T/r5/figures.mk" && grep -q "^| rloo | 2 | " "$T/r5/REPORT.md" \
     && grep -q "Gradient basket" "$T/r5/REPORT.md" && ok || bad "basket figure rules and basket table"
 
+# an estimator spec may pin its K: one row at that K whatever -K says; the option leaves the spec
+A=categorical-abs:D=2,C=3,seed=1
+$G run -p $A -e tokui-sato:K=1 -e reinforce,rloo -K 5 -R 50 -o "$T/pin.csv" -q --no-timing
+[ "$(grep -c '' "$T/pin.csv")" -eq 4 ] && grep -q ',tokui-sato,expectation,1,' "$T/pin.csv" \
+    && grep -q ',rloo,expectation,5,' "$T/pin.csv" && ok || bad "pinned K: tokui-sato at K=1, the others at -K"
+expect 2 "K=0: expected an integer" $G run -p $A -e tokui-sato:K=0 -R 10
+expect 2 "K=x: expected an integer" $G train -p $A -e rloo:K=x --steps 5
+# train with several K: one trajectory per (estimator, K); an incompatible pair is a status row
+$G train -p $A -e rloo,tokui-sato -K 1,3 --steps 20 --every 10 -o "$T/mk.csv" -q --no-timing
+grep -q ',rloo,1,1,0,.*,incompatible,rloo needs K >= 2' "$T/mk.csv" && [ "$(grep -c ',rloo,3,1,' "$T/mk.csv")" -eq 3 ] \
+    && [ "$(grep -c ',tokui-sato,1,1,' "$T/mk.csv")" -eq 3 ] && [ "$(grep -c ',tokui-sato,3,1,' "$T/mk.csv")" -eq 3 ] \
+    && ok || bad "train -K 1,3: trajectories per (estimator, K)"
+expect 2 "single training K" $G train -p $A -e rloo -K 2,3 --steps 10 --basket reinforce
+# --basket self: each trajectory measures its own estimator
+$G train -p $A -e rloo,reinforce -K 2 --steps 20 --every 10 --basket self --basket-R 50 -o "$T/self.csv" -q --no-timing
+[ "$(grep -c ',rloo,expectation,2,50,' "$T/self.basket.csv")" -eq 3 ] && [ "$(grep -c ',reinforce,expectation,2,50,' "$T/self.basket.csv")" -eq 3 ] \
+    && ok || bad "--basket self: 3 rows per trajectory"
+expect 2 "cannot be mixed" $G train -p $A -e rloo --steps 10 --basket self,reinforce
+# figure kinds coord-var (needs --per-coord) and cosine: rules and report tables
+printf 'cv figures=coord-var,cosine -p %s -e carms,rloo -K 3 -R 50 --per-coord\n' "$A" >"$T/cv.suite"
+expect 0 "" $G bench "$T/cv.suite" --out "$T/r6" -q
+grep -q "plots/cv-coord-var.png: $T/r6/cv.coord.csv plots/coord-var.gp" "$T/r6/figures.mk" \
+    && grep -q "^Per-coordinate variance" "$T/r6/REPORT.md" && grep -q "^Cosine to the exact gradient" "$T/r6/REPORT.md" \
+    && ok || bad "coord-var and cosine: figure rules and report tables"
+printf 'cv figures=coord-var -p %s -e carms -K 3 -R 50\n' "$A" >"$T/cv2.suite"
+expect 2 "coord-var needs a run entry with --per-coord" $G bench "$T/cv2.suite" --out "$T/r7" -q
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
