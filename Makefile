@@ -14,7 +14,7 @@ CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS  ?= $(OPT) $(ARCH) -g
 OMP     := -fopenmp
-LDLIBS  := -lgsl -lgslcblas -lcsv -lm
+LDLIBS  := -lgsl -lgslcblas -lcsv -lz -lm
 GIT_HASH := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 VERSION := 0.1.0
 
@@ -104,7 +104,7 @@ plots:
 	@if [ -z "$(GV_FIGURES)" ]; then echo "make plots: no results/figures.mk yet; run make bench first"; \
 	else $(MAKE) --no-print-directory $(GV_FIGURES); fi
 
-DEB_PKGS := build-essential libgsl-dev libcsv-dev gnuplot-nox libcmocka-dev
+DEB_PKGS := build-essential libgsl-dev libcsv-dev gnuplot-nox libcmocka-dev zlib1g-dev dataset-fashion-mnist
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

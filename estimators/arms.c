@@ -157,6 +157,12 @@ void gv_arms_dirichlet_copula(int n, gsl_rng *r, double *u)
     for (int k = 0; k < n; k++) u[k] = pow(1 - u[k], n - 1);
 }
 
+void gv_arms_dirichlet_copula_neglog(int n, gsl_rng *r, double *e)
+{
+    arms_simplex(n, r, e);
+    for (int k = 0; k < n; k++) e[k] = -(n - 1) * log1p(-e[k]); /* -log (1 - d_k)^(n-1) */
+}
+
 double gv_arms_copula_cdf(int n, double x, double y)
 {
     double s = pow(x, 1.0 / (n - 1)) + pow(y, 1.0 / (n - 1)) - 1;

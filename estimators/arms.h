@@ -11,5 +11,7 @@ double gv_bvn_cdf(double h, double k, double rho);
 double gv_arms_copula_cdf(int n, double x, double y);
 /* Draw u_1..u_n from the Dirichlet copula (uniform marginals, jointly antithetic). */
 void gv_arms_dirichlet_copula(int n, gsl_rng *r, double *u);
+/* The same draw as -log u_k (the same uniforms; no pow): exponential-race keys for CARMS-G. */
+void gv_arms_dirichlet_copula_neglog(int n, gsl_rng *r, double *e);
 
 #endif

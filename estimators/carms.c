@@ -47,12 +47,14 @@
  * costs O(C^4): C(C-1)/2 orderings x C^2 rectangles (0.17 s per unit at C = 100, n = 3; 0.8 s at
  * n = 20; 2.3 s at C = 200), so C is capped at CARMS_MAX_C.  CARMS-G's table costs mc x C copula
  * draws; its Monte Carlo runs on a generator of the handed generator's type seeded by one draw of it,
- * so the table is reproducible, and it is cached the same way: the replicates of one estimator
- * instance (one block of the harness) share one table, so within a block they are independent only
- * given the table.  Frozen-point timings amortise a build over a block (256 estimates); trajectory
- * mode rebuilds every step.
+ * so the table is reproducible.  It is drawn afresh for every estimate (units with equal logits share
+ * that estimate's table): a table shared by many estimates would make them dependent, and the
+ * harness's standard errors assume i.i.d. replicates (sharing one table per block of 256 replicates
+ * inflated the spread of the mean to 1.25-2x the reported SE).  The bias E[w_hat] != w is the same
+ * either way.
  * Every instance has its own cache (the harness gives each thread/block its own instance);
- * carms's copy_learned hands a built CARMS-I table on to another instance (nothing is learned).
+ * carms's copy_learned hands a built CARMS-I table on to another instance (nothing is learned), and
+ * the engine primes it with one estimate, so a frozen point builds each table once.
  * Cost: K = n evaluations of f.  K >= 2, any K.  carms unbiased (clip=0); carms-gumbel biased. */
 #include <math.h>
 #include <stdint.h>
@@ -319,10 +321,10 @@ static void carms_draw_gumbel(carms_state_t *s, int C, const double *pi, gsl_rng
     const int n = s->n;
     for (int i = 0; i < n; i++) s->best[i] = INFINITY, z[(size_t)i * stride] = -1;
     for (int c = 0; c < C; c++) {
-        gv_arms_dirichlet_copula(n, r, s->u); /* drawn for every class: the consumption does not depend on pi */
+        gv_arms_dirichlet_copula_neglog(n, r, s->u); /* -log u; drawn for every class: the consumption does not depend on pi */
         if (!(pi[c] > 0)) continue;
         for (int i = 0; i < n; i++) {
-            const double key = -log(s->u[i]) / pi[c]; /* log of it = -(log pi_c + G(u)) */
+            const double key = s->u[i] / pi[c]; /* -log u / pi_c: log of it = -(log pi_c + G(u)) */
             if (key < s->best[i]) s->best[i] = key, z[(size_t)i * stride] = c;
         }
     }
@@ -383,6 +385,12 @@ static int carms_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
     carms_state_t *s = v;
     const gv_point *pt = ev->pt;
     const int n = s->n, D = s->D;
+    /* CARMS-I: a table per point (cached); CARMS-G: a fresh Monte Carlo table for every estimate, so
+     * that estimates are i.i.d. (a table shared by many estimates would correlate them) */
+    for (int i = 0; i < D; i++) {
+        carms_unit_t *un = &s->unit[i];
+        if (s->variant == CARMS_G) un->valid = 0;
+    }
     for (int i = 0; i < D; i++) {
         carms_unit_t *un = &s->unit[i];
         if (!un->valid || memcmp(un->key, pt->eta + un->param, (size_t)un->C * sizeof(double))) {
@@ -403,8 +411,8 @@ static int carms_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
 long gv_carms_builds(const void *state) { return ((const carms_state_t *)state)->builds; }
 
 /* Nothing is learned; CARMS-I's tables are a deterministic function of (pi, n, clip), so an instance may
- * start from another's (same problem and K) instead of rebuilding them.  Not for CARMS-G: its blocks
- * keep independent Monte Carlo tables. */
+ * start from another's (same problem and K) instead of rebuilding them.  Not for CARMS-G: it draws a
+ * fresh Monte Carlo table for every estimate. */
 static void carms_copy_tables(void *dst, const void *src)
 {
     carms_state_t *d = dst;
@@ -425,7 +433,7 @@ static void carms_note(const void *v, char *buf, size_t len)
     const carms_state_t *s = v;
     const char *clip = s->clip ? "clip=1: biased (weights clipped to [0.01,10])" : "";
     if (s->variant == CARMS_I) snprintf(buf, len, "%s", clip);
-    else snprintf(buf, len, "q2 from mc=%ld Monte Carlo draws, one table per point and block: biased%s%s", s->mc,
+    else snprintf(buf, len, "q2 from mc=%ld Monte Carlo draws, a fresh table per estimate: biased%s%s", s->mc,
                   s->clip ? "; " : "", clip);
 }
 

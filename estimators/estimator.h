@@ -49,17 +49,17 @@ static inline double gv_eval_f(gv_eval *ev, const int *z)
 {
     ev->n_f++;
     if (ev->track) gv_evtrack_add(ev->track, z, ev->problem->layout.n_units);
-    return ev->problem->type->f(ev->problem->state, z);
+    return gv_problem_f(ev->problem, ev->pt, z);
 }
 static inline double gv_eval_ftilde(gv_eval *ev, const double *y)
 {
     ev->n_ftilde++;
-    return ev->problem->type->ftilde(ev->problem->state, y);
+    return gv_problem_ftilde(ev->problem, ev->pt, y);
 }
 static inline void gv_eval_grad(gv_eval *ev, const double *y, double *g)
 {
     ev->n_grad++;
-    ev->problem->type->grad_ftilde(ev->problem->state, y, g);
+    gv_problem_grad_ftilde(ev->problem, ev->pt, y, g);
 }
 
 typedef struct gv_estimator_type {

@@ -87,10 +87,10 @@ int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int
         return gv_err(msg, "%s supports %s units; problem %s has %s units", t->name,
                       gv_unit_kind_names(t->units, a, sizeof a), p->type->name,
                       gv_unit_kind_names(p->layout.kinds, b, sizeof b)), -1;
-    if ((t->needs & GV_NEED_FTILDE) && !p->type->ftilde)
+    if ((t->needs & GV_NEED_FTILDE) && !gv_problem_has_ftilde(p))
         return gv_err(msg, "%s needs a continuous extension f~, which problem %s does not provide", t->name,
                       p->type->name), -1;
-    if ((t->needs & GV_NEED_GRAD_FTILDE) && !p->type->grad_ftilde)
+    if ((t->needs & GV_NEED_GRAD_FTILDE) && !gv_problem_has_grad_ftilde(p))
         return gv_err(msg, "%s needs the gradient of f~, which problem %s does not provide", t->name,
                       p->type->name), -1;
     if (K < t->min_K)

@@ -148,7 +148,7 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
             rest -= lmax;
             for (long s = start; s < end; s++) {
                 double w = exp(rest + lqv[c0 + z[0]]);
-                double f = p->type->f(p->state, z);
+                double f = gv_problem_f(p, pt, z);
                 double wf = w * f;
                 a[0] += w;
                 a[1] += wf;

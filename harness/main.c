@@ -193,7 +193,8 @@ int gv_cmd_describe(int argc, char **argv)
     if (cmd_help(argc, argv)) {
         puts("usage: gradvar describe -p SPEC [--params OUT.csv]\n"
              "Prints the problem's description, citation, options (with defaults), presets and layout;\n"
-             "--params writes its parameters as CSV: unit,class,coord,eta,prob.");
+             "--params writes its parameters as CSV: unit,class,coord,eta,prob, or the problem's own\n"
+             "format where it has one (sbn: param,row,col,value, which sbn:params=FILE reads back).");
         return GV_OK;
     }
     const char *spec, *params = NULL;
@@ -216,7 +217,7 @@ int gv_cmd_describe(int argc, char **argv)
     if (p->n_outer > 0)
         printf("  outer parameters: %d (eta = eta(phi); rows with wrt=phi report d/dphi = J^T d/deta)\n", p->n_outer);
     printf("  exact reference: %s; continuous extension f~: %s\n", t->exact ? "closed form" : "enumeration",
-           t->ftilde ? "yes" : "no");
+           gv_problem_has_ftilde(p) ? "yes" : "no");
     if (t->describe) {
         printf("  ");
         t->describe(p, stdout);
@@ -230,6 +231,9 @@ int gv_cmd_describe(int argc, char **argv)
             gv_problem_free(p);
             return GV_EFAIL;
         }
+        if (t->dump_params) {
+            if (t->dump_params(p, f)) rc = GV_EFAIL;
+        } else {
         fprintf(f, "unit,class,coord,eta,prob\n");
         for (int i = 0; i < p->layout.n_units; i++) {
             const gv_unit *un = &p->layout.units[i];
@@ -237,6 +241,7 @@ int gv_cmd_describe(int argc, char **argv)
                 int q = un->param + j;
                 fprintf(f, "%d,%d,%d,%.17g,%.17g\n", i, un->kind == GV_UNIT_BERNOULLI ? 1 : j, q, pt.eta[q], pt.prob[q]);
             }
+        }
         }
         gv_point_free(&pt);
         if (fclose(f)) rc = GV_EFAIL;

@@ -32,6 +32,13 @@ typedef struct gv_problem_type {
     double (*f)(const void *state, const int *z);
     double (*ftilde)(const void *state, const double *y);                 /* optional */
     void (*grad_ftilde)(const void *state, const double *y, double *grad); /* optional */
+    /* Instead of f / f~ / grad f~: the same at the point pt, for objectives that contain log q
+     * itself (the ELBO: f = log p(x, z) - log q(z | x)).  The estimators treat f as fixed at the
+     * current point, which is exact: d/deta E_q[f_eta] = E_q[f grad log q] + E_q[d f_eta / d eta]
+     * and the last term is -E_q[grad log q] = 0.  A problem gives f or f_at, not both. */
+    double (*f_at)(const void *state, const gv_point *pt, const int *z);
+    double (*ftilde_at)(const void *state, const gv_point *pt, const double *y);
+    void (*grad_ftilde_at)(const void *state, const gv_point *pt, const double *y, double *grad);
 
     /* Optional closed form at pt: *value = E f, cond[unit.cond + v] = E[f | z_unit = v]. */
     int (*exact)(const struct gv_problem *p, const gv_point *pt, double *value, double *cond);
@@ -42,6 +49,9 @@ typedef struct gv_problem_type {
 
     /* Optional: print problem-specific details (targets, tables) for `describe`. */
     void (*describe)(const struct gv_problem *p, FILE *out);
+    /* Optional: write the problem's own parameters as CSV (`describe --params`), in the format its
+     * params= option reads back; 0 or -1.  Without it, describe writes the unit logits. */
+    int (*dump_params)(const struct gv_problem *p, FILE *out);
 } gv_problem_type;
 
 typedef struct gv_problem {
@@ -62,6 +72,24 @@ int gv_problem_registry_check(char *err);
 int gv_problem_new(const char *spec_text, gv_problem **out, char *err);
 void gv_problem_free(gv_problem *p);
 
-static inline double gv_problem_f(const gv_problem *p, const int *z) { return p->type->f(p->state, z); }
+/* f, f~ and grad f~ of the problem at the point pt (f_at & co. when the problem gives them). */
+static inline double gv_problem_f(const gv_problem *p, const gv_point *pt, const int *z)
+{
+    return p->type->f_at ? p->type->f_at(p->state, pt, z) : p->type->f(p->state, z);
+}
+static inline double gv_problem_ftilde(const gv_problem *p, const gv_point *pt, const double *y)
+{
+    return p->type->ftilde_at ? p->type->ftilde_at(p->state, pt, y) : p->type->ftilde(p->state, y);
+}
+static inline void gv_problem_grad_ftilde(const gv_problem *p, const gv_point *pt, const double *y, double *g)
+{
+    if (p->type->grad_ftilde_at) p->type->grad_ftilde_at(p->state, pt, y, g);
+    else p->type->grad_ftilde(p->state, y, g);
+}
+static inline int gv_problem_has_ftilde(const gv_problem *p) { return p->type->ftilde || p->type->ftilde_at; }
+static inline int gv_problem_has_grad_ftilde(const gv_problem *p)
+{
+    return p->type->grad_ftilde || p->type->grad_ftilde_at;
+}
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 
 extern const gv_problem_type gv_prob_bernoulli_coupled, gv_prob_bernoulli_quadratic, gv_prob_bernoulli_shared,
-    gv_prob_categorical_abs, gv_prob_categorical_arsm, gv_prob_categorical_linear, gv_prob_count_quadratic;
+    gv_prob_categorical_abs, gv_prob_categorical_arsm, gv_prob_categorical_coupled, gv_prob_categorical_linear, gv_prob_count_quadratic, gv_prob_sbn;
 
 const gv_problem_type *const gv_problem_types[] = {
     &gv_prob_bernoulli_coupled,
@@ -14,8 +14,10 @@ const gv_problem_type *const gv_problem_types[] = {
     &gv_prob_bernoulli_shared,
     &gv_prob_categorical_abs,
     &gv_prob_categorical_arsm,
+    &gv_prob_categorical_coupled,
     &gv_prob_categorical_linear,
     &gv_prob_count_quadratic,
+    &gv_prob_sbn,
     NULL,
 };
 
@@ -30,12 +32,12 @@ int gv_problem_registry_check(char *err)
 {
     for (const gv_problem_type *const *t = gv_problem_types; *t; t++) {
         const gv_problem_type *e = *t;
-        if (!e->name || !e->description || !e->citation || !e->init || !e->f || !e->objective)
-            return gv_err(err, "problem registry: entry '%s' lacks a required field or hook",
+        if (!e->name || !e->description || !e->citation || !e->init || !e->f == !e->f_at || !e->objective)
+            return gv_err(err, "problem registry: entry '%s' lacks a required field or hook (or gives both f and f_at)",
                           e->name ? e->name : "(unnamed)"), GV_EFAIL;
-        if (!e->ftilde != !e->grad_ftilde)
-            return gv_err(err, "problem registry: '%s' must give both f~ and its gradient, or neither", e->name),
-                   GV_EFAIL;
+        if (!e->ftilde != !e->grad_ftilde || !e->ftilde_at != !e->grad_ftilde_at || (e->ftilde && e->ftilde_at))
+            return gv_err(err, "problem registry: '%s' must give both f~ and its gradient (plain or _at), or neither",
+                          e->name), GV_EFAIL;
         if (t != gv_problem_types && strcmp(t[-1]->name, e->name) >= 0)
             return gv_err(err, "problem registry: '%s' and '%s' are duplicated or out of order", t[-1]->name,
                           e->name), GV_EFAIL;

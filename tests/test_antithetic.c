@@ -401,7 +401,7 @@ static void disarm_enumerate(const gv_problem *pb, const gv_point *pt, double *m
             else if (st[i] == 1) b[i] = 0, bt[i] = 1, q *= a;
             else b[i] = bt[i] = th > 0.5, q *= 1 - 2 * a;
         }
-        double df = pb->type->f(pb->state, b) - pb->type->f(pb->state, bt);
+        double df = gv_problem_f(pb, NULL, b) - gv_problem_f(pb, NULL, bt);
         for (int i = 0; i < D; i++) {
             double th = pt->prob[i], g = 0.5 * df * (b[i] - bt[i]) * fmax(th, 1 - th);
             mean[i] += q * g;

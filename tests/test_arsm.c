@@ -497,8 +497,8 @@ static void test_problem(void **unused)
         double R = i == 1 ? 2 : 30, ef = 0;
         for (int c = 0; c < C; c++) {
             double fc = 0.5 + (c + 1) / (C * R);
-            CHECK(fabs(gv_problem_f(p, &c) - fc) < 1e-15, "%s: f(%d) = %.17g, expected %.17g", specs[i], c,
-                  gv_problem_f(p, &c), fc);
+            CHECK(fabs(gv_problem_f(p, NULL, &c) - fc) < 1e-15, "%s: f(%d) = %.17g, expected %.17g", specs[i], c,
+                  gv_problem_f(p, NULL, &c), fc);
             ef += pt.prob[c] * fc;
         }
         CHECK(fabs(a.value - ef) < 1e-14 && fabs(a.value - b.value) < 1e-14, "%s: E f closed %.17g, enum %.17g, by hand %.17g",

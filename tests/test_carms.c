@@ -379,7 +379,9 @@ static void test_joint_monte_carlo(void **unused)
             assert_int_equal(gv_point_init(&pt, &P.layout, eta), 0);
             spy.log = malloc((size_t)n * MC_D * sizeof *spy.log);
             driven d;
-            assert_int_equal(drv_open(&d, v == 0 ? "carms" : "carms-gumbel", &P, n), 0);
+            /* the samples' law does not depend on mc (only the weights do), and carms-gumbel draws a
+             * fresh table per estimate: mc = 1 keeps this cheap */
+            assert_int_equal(drv_open(&d, v == 0 ? "carms" : "carms-gumbel:mc=1", &P, n), 0);
             gsl_rng *r = gv_rng_new(gv_rng_default(), SEED + 10 * v + n);
             gv_eval ev = {.problem = &P, .pt = &pt};
             /* per unit: sums and sums of squares of the per-estimate pair and class frequencies */
@@ -488,7 +490,7 @@ static void test_identity_rloo(void **unused)
                 assert_int_equal(rl.t->estimate(rl.st, &ev, K, r1, g1), 0);
                 for (int k = 0; k < K; k++) { /* rloo's draws: K calls of gv_sample, then f */
                     gv_sample(&f.pt, r2, z + (size_t)k * D);
-                    fv[k] = gv_problem_f(f.p, z + (size_t)k * D);
+                    fv[k] = gv_problem_f(f.p, &f.pt, z + (size_t)k * D);
                     fmaxabs = fmax(fmaxabs, fabs(fv[k]));
                 }
                 gv_carms_combine(L, K, z, fv, (const double *const *)w, g2);
@@ -707,18 +709,22 @@ static void test_gumbel_consistency(void **unused)
     fixture f;
     assert_int_equal(fx_open(&f, GUMBEL_PROBLEM), 0);
     const double zt = group_z(f.p->layout.n_params);
-    static const char *const specs[] = {"carms-gumbel", "carms-gumbel:mc=20000"};
+    /* a fresh table per estimate: mc = 1000 costs 10x mc = 100 per estimate, so it gets R/5 (its bias,
+     * ~10x smaller, would still be ~0.3 SE there if the bias shrinks like 1/mc; one that does not shrink
+     * would show) */
+    static const char *const specs[] = {"carms-gumbel", "carms-gumbel:mc=1000"};
+    static const long Rs[] = {R_GUMBEL, R_GUMBEL / 5};
     double z[2];
     for (int i = 0; i < 2; i++) {
         gv_row row;
-        assert_int_equal(run_cell(&f, specs[i], 2, R_GUMBEL, 20240601ULL, 0, &row), 0);
+        assert_int_equal(run_cell(&f, specs[i], 2, Rs[i], 20240601ULL, 0, &row), 0);
         z[i] = row.s.bias_z_max;
         print_message("  %-22s K=2 on %s: bias_z_max %.2f (thr %.2f), var_mean %.4f\n", specs[i], GUMBEL_PROBLEM, z[i], zt,
                       row.s.var_mean);
         gv_row_free(&row);
     }
     CHECK(z[0] > zt, "carms-gumbel (mc=100): bias not detected (bias_z_max %.2f)", z[0]);
-    CHECK(z[1] < zt, "carms-gumbel:mc=20000: bias_z_max %.2f, expected the MC joint's bias to be negligible", z[1]);
+    CHECK(z[1] < zt, "carms-gumbel:mc=1000: bias_z_max %.2f, expected the MC joint's bias to be negligible", z[1]);
     fx_close(&f);
     END_CHECKS();
 }
@@ -801,7 +807,10 @@ static void test_extreme(void **unused)
     eta2[0] = log1p(-1e-6);
     for (int c = 1; c < C; c++) eta2[c] = log(1e-6 / (C - 1));
     assert_int_equal(gv_point_init(&pt, &f.p->layout, eta2), 0);
-    for (size_t e = 0; e < sizeof ests / sizeof ests[0]; e++) drive_finite(ests[e], f.p, &pt, 3, 3000, "C=100, 1-1e-6 and Dirichlet(1)");
+    /* carms-gumbel at C = 100: mc = 10 (a fresh table per estimate; most pairs never drawn: w = 1) */
+    static const char *const ests100[] = {"carms", "carms:clip=1", "carms-gumbel:mc=10"};
+    for (size_t e = 0; e < sizeof ests100 / sizeof ests100[0]; e++)
+        drive_finite(ests100[e], f.p, &pt, 3, 3000, "C=100, 1-1e-6 and Dirichlet(1)");
     drive_finite("carms", f.p, &pt, 5, 3000, "C=100, 1-1e-6 and Dirichlet(1)");
     check_tables(C, pt.prob, 3, "C=100 near-degenerate");
     check_tables(C, pt.prob + C, 3, "C=100 Dirichlet(1)");
@@ -828,12 +837,15 @@ static void test_cache(void **unused)
         gsl_rng *r = gv_rng_new(gv_rng_default(), SEED + 300 + v);
         gv_eval ev = {.problem = f.p, .pt = &f.pt};
         for (int e = 0; e < 1000; e++) a.t->estimate(a.st, &ev, K, r, memset(g, 0, sizeof g));
-        CHECK(gv_carms_builds(a.st) == 3, "%s: %ld table builds for 3 units at one point", ests[v], gv_carms_builds(a.st));
+        /* carms: one table per unit and point; carms-gumbel: a fresh one per unit and estimate */
+        CHECK(gv_carms_builds(a.st) == (v ? 3000 : 3), "%s: %ld table builds for 3 units at one point, 1000 estimates",
+              ests[v], gv_carms_builds(a.st));
         /* equal logits on every unit: one build, two copies */
         assert_int_equal(drv_open(&b, ests[v], same.p, K), 0);
         gv_eval evs = {.problem = same.p, .pt = &same.pt};
         for (int e = 0; e < 100; e++) b.t->estimate(b.st, &evs, K, r, memset(g, 0, sizeof g));
-        CHECK(gv_carms_builds(b.st) == 1, "%s: %ld builds for 3 units with equal logits", ests[v], gv_carms_builds(b.st));
+        CHECK(gv_carms_builds(b.st) == (v ? 100 : 1), "%s: %ld builds for 3 units with equal logits, 100 estimates",
+              ests[v], gv_carms_builds(b.st));
         drv_close(&b);
         /* move unit 1 only: one rebuild; then the instance agrees bit for bit with a fresh one */
         double *eta = malloc((size_t)P * sizeof *eta);
@@ -850,7 +862,8 @@ static void test_cache(void **unused)
             b.t->estimate(b.st, &ev2, K, r2, memset(g2, 0, sizeof g2));
             diff += memcmp(g, g2, sizeof g) != 0;
         }
-        CHECK(gv_carms_builds(a.st) == 4, "%s: %ld builds after moving one unit (expected 4)", ests[v], gv_carms_builds(a.st));
+        CHECK(gv_carms_builds(a.st) == (v ? 4500 : 4), "%s: %ld builds after moving one unit", ests[v],
+              gv_carms_builds(a.st));
         if (v == 0) /* carms-gumbel's moved table comes from a different draw of its own stream: compare carms only */
             CHECK(diff == 0, "carms: %ld of 500 estimates differ from a fresh instance after the point moved", diff);
         /* back to the first point: a fresh instance again agrees (carms) */
@@ -863,7 +876,8 @@ static void test_cache(void **unused)
             diff += memcmp(g, g2, sizeof g) != 0;
         }
         if (v == 0) CHECK(diff == 0, "carms: %ld of 500 estimates differ from a fresh instance back at the first point", diff);
-        print_message("  %-12s builds: 3 at one point, 1 for equal logits, +1 after moving one unit%s\n", ests[v],
+        print_message("  %-12s builds: %s%s\n", ests[v], v ? "3 per estimate (1 for equal logits)" :
+                      "3 at one point, 1 for equal logits, +1 after moving one unit",
                       v == 0 ? "; bit-identical to fresh instances after each move" : "");
         /* carms-gumbel: same seed => the same table and estimates */
         if (v == 1) {

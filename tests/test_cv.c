@@ -105,7 +105,7 @@ static int fx_open(fixture *f, const char *spec)
         int *z = calloc((size_t)L->n_units, sizeof(int));
         assert_non_null(z);
         for (double k = 0; k < gv_support_size(L); k++) {
-            f->fmax = fmax(f->fmax, fabs(gv_problem_f(f->p, z)));
+            f->fmax = fmax(f->fmax, fabs(gv_problem_f(f->p, &f->pt, z)));
             for (int i = 0; i < L->n_units && ++z[i] == L->units[i].ncat; i++) z[i] = 0;
         }
         free(z);
@@ -207,7 +207,7 @@ static void ref_dcv(const gv_problem *pb, const double *prob, const int *z, int 
         embed(L, z + (size_t)k * U, x + (size_t)k * P);
         for (int q = 0; q < P; q++) s[(size_t)k * P + q] = x[(size_t)k * P + q] - prob[q];
         G(pb, x + (size_t)k * P, g + (size_t)k * P);
-        f[k] = gv_problem_f(pb, z + (size_t)k * U);
+        f[k] = gv_problem_f(pb, NULL, z + (size_t)k * U);
         for (int q = 0; q < P; q++) gb[q] += g[(size_t)k * P + q] / K;
     }
     for (int k = 0; k < K; k++) {
@@ -253,7 +253,7 @@ static void ref_muprop(const gv_problem *pb, const double *prob, const int *z, i
     for (int q = 0; q < P; q++) out[q] = Fg[q], mag[q] = fabs(Fg[q]);
     for (int k = 0; k < K; k++) {
         embed(L, z + (size_t)k * U, x);
-        double dot = 0, f = gv_problem_f(pb, z + (size_t)k * U);
+        double dot = 0, f = gv_problem_f(pb, NULL, z + (size_t)k * U);
         for (int q = 0; q < P; q++) s[q] = x[q] - prob[q], dot += gt[q] * s[q];
         for (int q = 0; q < P; q++) {
             out[q] += (f - ft - dot) * s[q] / K;

@@ -53,6 +53,10 @@ static const char *const specs[] = {
     "categorical-abs:preset=d6c10",
     "categorical-abs:preset=d3c100",
     "categorical-arsm",
+    "categorical-coupled",
+    "categorical-coupled:D=4,C=3/4/2/5,seed=3,scale=2",
+    "sbn:D=4,P=6,N=2",
+    "sbn:D=3,P=9,N=3,seed=4,scale=3,enc_scale=1",
     "categorical-arsm:C=5,R=2,p=0.5/0.2/0.1/0.1/0.1",
     "categorical-linear:D=3,C=4",
     "categorical-linear:D=2,C=3,alpha=0.1,seed=9",
@@ -233,7 +237,8 @@ static void brute_force(const gv_problem *p, double *value, double *cond, double
     double *pr = malloc((size_t)L->n_cond * sizeof *pr); /* laid out like cond */
     double *wc = calloc((size_t)L->n_cond, sizeof *wc);
     int *z = calloc((size_t)D, sizeof *z);
-    assert_true(pr && wc && z);
+    gv_point pt; /* for problems whose f depends on the point (f_at) */
+    assert_true(pr && wc && z && gv_point_init(&pt, L, p->eta) == 0);
     for (int i = 0; i < D; i++) unit_probs(&L->units[i], p->eta, pr + L->units[i].cond);
     memset(cond, 0, (size_t)L->n_cond * sizeof *cond);
     memset(grad, 0, (size_t)L->n_params * sizeof *grad);
@@ -241,7 +246,7 @@ static void brute_force(const gv_problem *p, double *value, double *cond, double
     for (;;) {
         double q = 1;
         for (int i = 0; i < D; i++) q *= pr[L->units[i].cond + z[i]];
-        double f = p->type->f(p->state, z);
+        double f = gv_problem_f(p, &pt, z);
         tot += q * f;
         for (int i = 0; i < D; i++) {
             const gv_unit *u = &L->units[i];
@@ -261,6 +266,7 @@ static void brute_force(const gv_problem *p, double *value, double *cond, double
     }
     for (int k = 0; k < L->n_cond; k++) cond[k] /= wc[k];
     *value = tot;
+    gv_point_free(&pt);
     free(pr);
     free(wc);
     free(z);

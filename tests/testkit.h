@@ -33,6 +33,7 @@ static int n_bad;
     "bernoulli-shared:p=0.3", \
     "categorical-abs:D=3,C=4,seed=2", \
     "categorical-arsm:C=6,logit=0.5/-0.3/0/1/-1/0.2", \
+    "categorical-coupled:D=3,C=3/4/2,seed=2", \
     "categorical-linear:D=2,C=3,seed=5", \
     /* count units, one spec per family, with a two-unit one.  Support caps are set just above \
      * what eta0 needs (P(X >= 30) = 2.8e-14 for Poisson(5); 3.9e-14 at 40 for NegBin(3, 0.6); \
@@ -44,6 +45,9 @@ static int n_bad;
     "count-quadratic:family=negbin,r=3,q=0.6,D=2,t=1/4,support=40", \
     "count-quadratic:preset=binomial20", \
     "count-quadratic:family=geometric,q=0.5,f=sqrt,support=42", \
+    /* the ELBO of a small sigmoid belief net: f contains log q (f_at), outer parameters phi; P odd \
+     * exercises the tail of the vectorised log-sigmoid */ \
+    "sbn:D=3,P=5,N=2,enc_scale=0.5", \
 }
 
 #ifndef GV_TESTKIT_NO_FIXTURE /* files with a fixture of their own define this first */

@@ -1,0 +1,702 @@
+/* sbn.c — a sigmoid belief net with an amortised encoder: the ELBO of N data points, exactly.
+ * (Neal 1992; the binary-latent VAE benchmark of Tokui & Sato 1611.01239, DisARM 2006.10680 and
+ * double control variates 2111.05300.)
+ *
+ * Model: z in {0,1}^D, p(z) = prod_d Bern(z_d; sigma(b_d)), p(x | z) = prod_j Bern(x_j; sigma(a_j)),
+ * a = c + sum_d z_d W_d (W_d = latent d's weights on the P visible units).  Encoder q(z | x) =
+ * prod_d Bern(z_d; sigma(eta_d)), eta = A x + a0 (outer parameters phi = (A, a0), D x P + D).
+ * Layout: N x D Bernoulli units (unit n D + d = latent d of data point n), their logits eta_{n,d}.
+ * Objective (kind expectation): L = (1/N) sum_n E_q[f_n], f_n(z) = log p(x_n, z) - log q(z | x_n)
+ * (the ELBO).  f contains log q, so the problem gives f_at (problem.h): an estimator of the
+ * gradient of E_q[f] with f frozen at the current point is unbiased for the ELBO gradient.
+ * Variance is over latent sampling only (the batch is fixed).
+ * Exact: per data point, all 2^D states (D <= 20) in Gray-code order — each step flips one latent,
+ * so a = c + W z is updated in O(P) — with streaming sums for E_q f_n and E_q[f_n | z_d = v] and a
+ * streaming log-sum-exp for log p(x_n) and the posterior marginals.  The log-sigmoids are the cost
+ * (P per state): softplus is computed by a vectorised exp/log1p (GCC vector extensions; Cody-Waite
+ * reduction, Taylor polynomials by Estrin's scheme; relative error ~1e-15).  Blocks of 2^12 states
+ * start from an exact a; blocks and data points run in parallel with results merged in a fixed
+ * order (same bits for any thread count).
+ * f~ (relaxations): the same formulas at y in [0,1]^{N D} (a = c + W^T y, log q linear in y).
+ * Parameters: seeded (b, c ~ N(0,1), W ~ N(0, scale^2), A ~ N(0, enc_scale^2), a0 = 0), or from a
+ * CSV file (params=FILE, the format `gradvar describe --params` writes: param,row,col,value with
+ * param in b, W, c, A, a).  Data: synthetic (x ~ p(x) of the model itself, seeded) or binarised
+ * Fashion-MNIST (Debian's dataset-fashion-mnist, IDX gzip files read with zlib), 28 x 28 averaged
+ * down to 14 x 14 or 7 x 7, then x_j ~ Bern(intensity_j) with a fixed seed. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <gsl/gsl_randist.h>
+
+#include "problems/common.h"
+#include "problems/sbn.h"
+
+#define SBN_BLOCK_BITS 12
+#define SBN_MAXP 4096
+#define SBN_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
+
+typedef struct {
+    int D, P, N;
+    double *b, *W, *c, *x; /* D; D x P; P; N x P */
+    double spb;            /* sum_d softplus(b_d) */
+    int data;              /* 0 synthetic, 1 Fashion-MNIST */
+    char origin[160];      /* where the parameters came from (describe) */
+} sbn_state_t;
+
+static const gv_optdoc sbn_opts[] = {
+    {"D", "8", "latent units (1..20: exact enumeration of 2^D states per data point)"},
+    {"P", "16", "visible units (synthetic data; Fashion-MNIST: size^2)"},
+    {"N", "4", "data points in the batch (the objective is their mean ELBO)"},
+    {"data", "synthetic", "synthetic (x ~ p(x) of the model) | fashion-mnist"},
+    {"size", "14", "Fashion-MNIST image side after averaging 28 x 28 down: 14 or 7"},
+    {"split", "train", "Fashion-MNIST file: train | test"},
+    {"offset", "0", "index of the first Fashion-MNIST image"},
+    {"dir", SBN_DEFAULT_DIR, "directory of the Fashion-MNIST IDX files"},
+    {"seed", "1", "seed of the weights, the synthetic data and the binarisation"},
+    {"scale", "1", "s.d. of the seeded decoder weights W"},
+    {"enc_scale", "0.1", "s.d. of the seeded encoder weights A (a0 = 0)"},
+    {"params", NULL, "CSV file of parameters (param,row,col,value; param b, W, c, and optionally A, a)"},
+    {NULL, NULL, NULL}};
+
+/* ------------------------------------------------------------------ softplus, fast and plain */
+
+#define SBN_VW 2
+typedef double sbn_vd __attribute__((vector_size(8 * SBN_VW)));
+typedef double sbn_vdu __attribute__((vector_size(8 * SBN_VW), aligned(8), may_alias));
+typedef long long sbn_vi __attribute__((vector_size(8 * SBN_VW)));
+
+static inline sbn_vd vsplat(double x) { return (sbn_vd){x, x}; } /* SBN_VW = 2 lanes */
+
+/* softplus(a) = max(a, 0) + log1p(exp(-|a|)) lane by lane.  |a| is clamped at 50 inside the exp
+ * (log1p(e^-50) = 2e-22: the absolute error of the clamp is below that).  exp(t), t in [-50, 0]:
+ * t = k ln2 + r (Cody-Waite, |r| <= ln2/2), e^r by its Taylor polynomial to r^13 (error < 1e-17),
+ * 2^k assembled in the exponent bits.  log1p(e), e in (0, 1]: for e > sqrt2 - 1 use ln2 +
+ * log1p((e - 1)/2); then log1p(u) = 2 atanh(s), s = u/(2 + u), |s| <= 0.1716, series to s^23. */
+static inline __attribute__((always_inline)) sbn_vd sbn_softplus_v(sbn_vd a)
+{
+    const sbn_vd aa = (sbn_vd)((sbn_vi)a & (sbn_vi){INT64_MAX, INT64_MAX}); /* clear the sign bit */
+    const sbn_vi big = aa > vsplat(50.0);
+    const sbn_vd t = (sbn_vd)(((sbn_vi)vsplat(-50.0) & big) | ((sbn_vi)(-aa) & ~big));
+    const sbn_vd magic = vsplat(0x1.8p52);
+    const sbn_vd m = t * vsplat(1.4426950408889634) + magic, k = m - magic;
+    const sbn_vd r = (t - k * vsplat(6.93147180369123816490e-01)) - k * vsplat(1.90821492927058770002e-10);
+    const sbn_vd r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    const sbn_vd e01 = vsplat(1.0) + r, e23 = vsplat(0.5) + r * vsplat(1.0 / 6);
+    const sbn_vd e45 = vsplat(1.0 / 24) + r * vsplat(1.0 / 120), e67 = vsplat(1.0 / 720) + r * vsplat(1.0 / 5040);
+    const sbn_vd e89 = vsplat(1.0 / 40320) + r * vsplat(1.0 / 362880);
+    const sbn_vd eab = vsplat(1.0 / 3628800) + r * vsplat(1.0 / 39916800);
+    const sbn_vd ecd = vsplat(1.0 / 479001600) + r * vsplat(1.0 / 6227020800.0);
+    const sbn_vd p = (e01 + r2 * e23) + r4 * (e45 + r2 * e67) + r8 * ((e89 + r2 * eab) + r4 * ecd);
+    /* m's low bits hold k (two's complement) under the magic number: 2^k = (k + 1023) << 52 */
+    const sbn_vd e = p * (sbn_vd)(((sbn_vi)m + 1023) << 52);
+    const sbn_vd hi = (sbn_vd)((e > vsplat(0.41421356237309503)) & (sbn_vi)vsplat(1.0));
+    const sbn_vd u = e - hi * (e + vsplat(1.0)) * vsplat(0.5);
+    const sbn_vd s = u / (vsplat(2.0) + u), w = s * s, w2 = w * w, w4 = w2 * w2, w8 = w4 * w4;
+    const sbn_vd q01 = vsplat(1.0) + w * vsplat(1.0 / 3), q23 = vsplat(1.0 / 5) + w * vsplat(1.0 / 7);
+    const sbn_vd q45 = vsplat(1.0 / 9) + w * vsplat(1.0 / 11), q67 = vsplat(1.0 / 13) + w * vsplat(1.0 / 15);
+    const sbn_vd q89 = vsplat(1.0 / 17) + w * vsplat(1.0 / 19), qab = vsplat(1.0 / 21) + w * vsplat(1.0 / 23);
+    const sbn_vd q = (q01 + w2 * q23) + w4 * (q45 + w2 * q67) + w8 * (q89 + w2 * qab);
+    return vsplat(0.5) * (a + aa) + hi * vsplat(0.69314718055994530942) + vsplat(2.0) * s * q;
+}
+
+double gv_sbn_loglik_fast(const double *a, const double *x, int P)
+{
+    sbn_vd acc = vsplat(0), acc2 = vsplat(0);
+    int j = 0;
+    for (; j + 2 * SBN_VW <= P; j += 2 * SBN_VW) { /* two independent vectors in flight */
+        const sbn_vd a1 = *(const sbn_vdu *)(a + j), x1 = *(const sbn_vdu *)(x + j);
+        const sbn_vd a2 = *(const sbn_vdu *)(a + j + SBN_VW), x2 = *(const sbn_vdu *)(x + j + SBN_VW);
+        acc += x1 * a1 - sbn_softplus_v(a1);
+        acc2 += x2 * a2 - sbn_softplus_v(a2);
+    }
+    acc += acc2;
+    double s = 0;
+    for (int i = 0; i < SBN_VW; i++) s += acc[i];
+    if (j < P) { /* the tail, in one padded vector (padding lanes are dropped) */
+        sbn_vd at = vsplat(0), xt = vsplat(0);
+        for (int i = 0; i < SBN_VW && j + i < P; i++) at[i] = a[j + i], xt[i] = x[j + i];
+        const sbn_vd v = xt * at - sbn_softplus_v(at);
+        for (int i = 0; j + i < P && i < SBN_VW; i++) s += v[i];
+        j += SBN_VW;
+        for (; j < P; j++) s += x[j] * a[j] - (fmax(a[j], 0) + log1p(exp(-fabs(a[j]))));
+    }
+    return s;
+}
+
+static inline double softplus(double a) { return fmax(a, 0) + log1p(exp(-fabs(a))); }
+
+double gv_sbn_loglik_libm(const double *a, const double *x, int P)
+{
+    double s = 0;
+    for (int j = 0; j < P; j++) s += x[j] * a[j] - softplus(a[j]);
+    return s;
+}
+
+/* ------------------------------------------------------------------ data and parameters */
+
+static int read_be32(gzFile g, uint32_t *v)
+{
+    unsigned char b[4];
+    if (gzread(g, b, 4) != 4) return -1;
+    *v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    return 0;
+}
+
+/* N images from offset, averaged down to size x size, binarised x ~ Bern(intensity) with r. */
+static int load_fmnist(sbn_state_t *st, const char *dir, int train, long offset, int size, gsl_rng *r, char *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", dir, train ? "train" : "t10k");
+    gzFile g = gzopen(path, "rb");
+    if (!g)
+        return gv_err(err, "problem sbn: cannot open %s (%s); the Debian package dataset-fashion-mnist provides it "
+                           "(make deps), or give dir=", path, strerror(errno ? errno : ENOENT)), GV_EUSAGE;
+    uint32_t magic = 0, n = 0, rows = 0, cols = 0;
+    if (read_be32(g, &magic) || read_be32(g, &n) || read_be32(g, &rows) || read_be32(g, &cols) || magic != 0x803 ||
+        rows != 28 || cols != 28) {
+        gzclose(g);
+        return gv_err(err, "problem sbn: %s is not an IDX file of 28 x 28 images (magic %#x)", path, magic), GV_EUSAGE;
+    }
+    if (offset + st->N > (long)n) {
+        gzclose(g);
+        return gv_err(err, "problem sbn: offset=%ld with N=%d needs %ld images; %s has %u", offset, st->N,
+                      offset + st->N, path, n), GV_EUSAGE;
+    }
+    if (gzseek(g, 16 + offset * 784L, SEEK_SET) < 0) {
+        gzclose(g);
+        return gv_err(err, "problem sbn: cannot seek in %s", path), GV_EUSAGE;
+    }
+    unsigned char img[784];
+    const int f = 28 / size;
+    for (int i = 0; i < st->N; i++) {
+        if (gzread(g, img, 784) != 784) {
+            gzclose(g);
+            return gv_err(err, "problem sbn: %s is truncated (image %ld)", path, offset + i), GV_EUSAGE;
+        }
+        for (int u = 0; u < size; u++)
+            for (int v = 0; v < size; v++) {
+                double s = 0;
+                for (int du = 0; du < f; du++)
+                    for (int dv = 0; dv < f; dv++) s += img[(u * f + du) * 28 + v * f + dv];
+                st->x[(size_t)i * st->P + u * size + v] = gsl_rng_uniform(r) < s / (255.0 * f * f);
+            }
+    }
+    gzclose(g);
+    return GV_OK;
+}
+
+/* params=FILE: rows "param,row,col,value" (header line first); b: row d; W: row d, col j; c: row j;
+ * A: row d, col j; a: row d (col 0 for the vectors).  b, W and c must be complete; A and a both or
+ * neither.  Fills st (D, P from the file) and, if the file has them, phi. */
+static int load_params(sbn_state_t *st, const char *path, double **phi_out, char *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return gv_err(err, "problem sbn: cannot open params file %s (%s)", path, strerror(errno)), GV_EUSAGE;
+    enum { NK = 5 };
+    static const char *const names[NK] = {"b", "W", "c", "A", "a"};
+    int cap = 1024, n = 0, line = 0, rc = GV_OK;
+    struct rowv { int k, r, c; double v; } *rows = malloc((size_t)cap * sizeof *rows);
+    char buf[512];
+    int maxr[NK] = {-1, -1, -1, -1, -1}, maxc[NK] = {-1, -1, -1, -1, -1};
+    while (rows && fgets(buf, sizeof buf, f)) {
+        line++;
+        if (line == 1) {
+            if (strncmp(buf, "param,row,col,value", 19)) {
+                rc = GV_EUSAGE;
+                gv_err(err, "problem sbn: %s:1: expected the header param,row,col,value", path);
+                break;
+            }
+            continue;
+        }
+        char name[16], *end;
+        int k = -1;
+        size_t l = strcspn(buf, ",");
+        if (l == 0 || l >= sizeof name) k = -2;
+        else {
+            memcpy(name, buf, l), name[l] = 0;
+            for (int i = 0; i < NK; i++) if (!strcmp(name, names[i])) k = i;
+        }
+        long rr = -1, cc = -1;
+        double v = NAN;
+        const char *q = buf + l;
+        if (k >= 0 && *q == ',') rr = strtol(q + 1, &end, 10), q = end;
+        if (k >= 0 && *q == ',') cc = strtol(q + 1, &end, 10), q = end;
+        if (k >= 0 && *q == ',') v = strtod(q + 1, &end), q = end;
+        while (k >= 0 && isspace((unsigned char)*q)) q++;
+        if (k < 0 || rr < 0 || cc < 0 || rr >= SBN_MAXP || cc >= SBN_MAXP || !isfinite(v) || *q) {
+            rc = GV_EUSAGE;
+            if (k < 0) gv_err(err, "problem sbn: %s:%d: unknown parameter '%.*s'; valid: b, W, c, A, a", path, line,
+                              (int)(l < 16 ? l : 16), buf);
+            else gv_err(err, "problem sbn: %s:%d: expected %s,ROW,COL,VALUE with 0 <= ROW, COL < %d and a finite "
+                             "value", path, line, names[k], SBN_MAXP);
+            break;
+        }
+        if ((k == 0 || k == 2 || k == 4) && cc != 0) {
+            rc = GV_EUSAGE;
+            gv_err(err, "problem sbn: %s:%d: %s is a vector: col must be 0", path, line, names[k]);
+            break;
+        }
+        if (n == cap) {
+            struct rowv *nr = realloc(rows, (size_t)(cap *= 2) * sizeof *rows);
+            if (!nr) break;
+            rows = nr;
+        }
+        rows[n++] = (struct rowv){k, (int)rr, (int)cc, v};
+        if (rr > maxr[k]) maxr[k] = (int)rr;
+        if (cc > maxc[k]) maxc[k] = (int)cc;
+    }
+    fclose(f);
+    if (!rows) return gv_err(err, "out of memory"), GV_EFAIL;
+    const int D = maxr[0] + 1, P = maxr[2] + 1, hasA = maxr[3] >= 0 || maxr[4] >= 0;
+    if (!rc && (D < 1 || P < 1 || maxr[1] + 1 != D || maxc[1] + 1 != P))
+        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: b (%d), W (%d x %d) and c (%d) do not fit together", path, D,
+                               maxr[1] + 1, maxc[1] + 1, P);
+    if (!rc && D > GV_SBN_MAXD)
+        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s has D = %d latents; at most %d (exact enumeration)", path, D,
+                               GV_SBN_MAXD);
+    if (!rc && hasA && (maxr[3] + 1 != D || maxc[3] + 1 != P || maxr[4] + 1 != D))
+        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: A must be D x P = %d x %d and a D long", path, D, P);
+    double *vals[NK] = {0};
+    int size[NK] = {D, D * P, P, D * P, D};
+    for (int k = 0; k < NK && !rc; k++) {
+        vals[k] = malloc((size_t)size[k] * sizeof(double));
+        if (!vals[k]) rc = GV_EFAIL, gv_err(err, "out of memory");
+        else for (int i = 0; i < size[k]; i++) vals[k][i] = NAN;
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        const struct rowv *w = &rows[i];
+        const int idx = (w->k == 1 || w->k == 3) ? w->r * P + w->c : w->r;
+        if (w->r >= ((w->k == 2) ? P : D) || (w->k == 1 || w->k == 3 ? w->c >= P : 0)) continue; /* checked above */
+        if (!isnan(vals[w->k][idx]))
+            rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: %s[%d][%d] is given twice", path, names[w->k], w->r, w->c);
+        vals[w->k][idx] = w->v;
+    }
+    for (int k = 0; k < (hasA ? NK : 3) && !rc; k++)
+        for (int i = 0; i < size[k] && !rc; i++)
+            if (isnan(vals[k][i]))
+                rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: %s entry %d (row %d) is missing", path, names[k], i,
+                                       (k == 1 || k == 3) ? i / P : i);
+    free(rows);
+    if (rc) {
+        for (int k = 0; k < NK; k++) free(vals[k]);
+        return rc;
+    }
+    st->D = D, st->P = P;
+    st->b = vals[0], st->W = vals[1], st->c = vals[2];
+    if (hasA) {
+        double *phi = malloc((size_t)(D * P + D) * sizeof *phi);
+        if (!phi) return free(vals[3]), free(vals[4]), gv_err(err, "out of memory"), GV_EFAIL;
+        memcpy(phi, vals[3], (size_t)D * P * sizeof *phi);
+        memcpy(phi + D * P, vals[4], (size_t)D * sizeof *phi);
+        *phi_out = phi;
+    }
+    free(vals[3]), free(vals[4]);
+    return GV_OK;
+}
+
+static void sbn_free(void *v)
+{
+    sbn_state_t *st = v;
+    free(st->b), free(st->W), free(st->c), free(st->x);
+}
+
+static void sbn_map(const gv_problem *p, const double *phi, double *eta)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, P = st->P;
+    for (int n = 0; n < st->N; n++) {
+        const double *x = st->x + (size_t)n * P;
+        for (int d = 0; d < D; d++) {
+            const double *A = phi + (size_t)d * P;
+            double s = phi[(size_t)D * P + d];
+            for (int j = 0; j < P; j++) s += A[j] * x[j];
+            eta[n * D + d] = s;
+        }
+    }
+}
+
+static void sbn_vjp(const gv_problem *p, const double *geta, double *gphi)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, P = st->P;
+    memset(gphi, 0, (size_t)(D * P + D) * sizeof *gphi);
+    for (int n = 0; n < st->N; n++) {
+        const double *x = st->x + (size_t)n * P;
+        for (int d = 0; d < D; d++) {
+            const double g = geta[n * D + d];
+            double *A = gphi + (size_t)d * P;
+            for (int j = 0; j < P; j++) A[j] += g * x[j];
+            gphi[(size_t)D * P + d] += g;
+        }
+    }
+}
+
+static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
+{
+    sbn_state_t *st = p->state;
+    long D, P, N, size, offset, seed;
+    double scale, enc_scale;
+    int data, split;
+    static const char *const datas[] = {"synthetic", "fashion-mnist", NULL}, *const splits[] = {"train", "test", NULL};
+    const char *params = gv_spec_get(s, "params"), *dir = gv_spec_get(s, "dir");
+    if (gv_opt_long(s, "D", 8, 1, GV_SBN_MAXD, &D, err) || gv_opt_long(s, "P", 16, 1, SBN_MAXP, &P, err) ||
+        gv_opt_long(s, "N", 4, 1, 100000, &N, err) || gv_opt_choice(s, "data", datas, 0, &data, err) ||
+        gv_opt_long(s, "size", 14, 7, 14, &size, err) || gv_opt_choice(s, "split", splits, 0, &split, err) ||
+        gv_opt_long(s, "offset", 0, 0, 100000000L, &offset, err) || gv_opt_long(s, "seed", 1, 0, 2147483647L, &seed, err) ||
+        gv_opt_double(s, "scale", 1, 0, 1e3, &scale, err) || gv_opt_double(s, "enc_scale", 0.1, 0, 1e3, &enc_scale, err))
+        return GV_EUSAGE;
+    if (size != 7 && size != 14) return gv_err(err, "problem sbn: size=%ld: valid sizes are 7 and 14", size), GV_EUSAGE;
+    if (data == 0 && (gv_spec_get(s, "size") || gv_spec_get(s, "split") || gv_spec_get(s, "offset") || dir))
+        return gv_err(err, "problem sbn: size, split, offset and dir are options of data=fashion-mnist"), GV_EUSAGE;
+    if (data == 1 && gv_spec_get(s, "P"))
+        return gv_err(err, "problem sbn: with data=fashion-mnist P is size^2 (give size=14 or 7, not P)"), GV_EUSAGE;
+    if (params && (gv_spec_get(s, "D") || gv_spec_get(s, "P") || gv_spec_get(s, "scale")))
+        return gv_err(err, "problem sbn: D, P and scale come from the params file; do not give them with params="),
+               GV_EUSAGE;
+    st->N = (int)N, st->data = data;
+    double *phi_file = NULL;
+    int rc = GV_OK;
+    gsl_rng *r = gv_problem_rng((unsigned long)seed, "sbn");
+    if (!r) return gv_err(err, "out of memory"), GV_EFAIL;
+    if (params) {
+        if ((rc = load_params(st, params, &phi_file, err))) return gsl_rng_free(r), rc;
+        snprintf(st->origin, sizeof st->origin, "parameters from %s%s", params, phi_file ? " (with the encoder)" : "");
+    } else {
+        st->D = (int)D, st->P = data ? (int)(size * size) : (int)P;
+        st->b = malloc((size_t)st->D * sizeof(double));
+        st->W = malloc((size_t)st->D * st->P * sizeof(double));
+        st->c = malloc((size_t)st->P * sizeof(double));
+        if (!st->b || !st->W || !st->c) return gsl_rng_free(r), gv_err(err, "out of memory"), GV_EFAIL;
+        for (int d = 0; d < st->D; d++) st->b[d] = gsl_ran_gaussian(r, 1);
+        for (long i = 0; i < (long)st->D * st->P; i++) st->W[i] = gsl_ran_gaussian(r, scale);
+        for (int j = 0; j < st->P; j++) st->c[j] = gsl_ran_gaussian(r, 1);
+        snprintf(st->origin, sizeof st->origin, "seeded parameters (seed %ld, W ~ N(0, %g^2))", seed, scale);
+    }
+    if (data == 1 && st->P != size * size) {
+        free(phi_file), gsl_rng_free(r);
+        return gv_err(err, "problem sbn: the params file has P = %d visible units; Fashion-MNIST at size=%ld has %ld",
+                      st->P, size, size * size), GV_EUSAGE;
+    }
+    const int Dn = st->D, Pn = st->P;
+    st->x = malloc((size_t)st->N * Pn * sizeof(double));
+    p->n_outer = Dn * Pn + Dn;
+    p->phi = phi_file ? phi_file : malloc((size_t)p->n_outer * sizeof(double));
+    if (!st->x || !p->phi) return gsl_rng_free(r), gv_err(err, "out of memory"), GV_EFAIL;
+    if (data == 1) {
+        rc = load_fmnist(st, dir ? dir : SBN_DEFAULT_DIR, split == 0, offset, (int)size, r, err);
+    } else { /* x ~ p(x): z ~ p(z), x ~ p(x | z) */
+        int z[GV_SBN_MAXD];
+        for (int n = 0; n < st->N; n++) {
+            for (int d = 0; d < Dn; d++) z[d] = gsl_rng_uniform(r) < gv_sigmoid(st->b[d]);
+            for (int j = 0; j < Pn; j++) {
+                double a = st->c[j];
+                for (int d = 0; d < Dn; d++) a += z[d] * st->W[(size_t)d * Pn + j];
+                st->x[(size_t)n * Pn + j] = gsl_rng_uniform(r) < gv_sigmoid(a);
+            }
+        }
+    }
+    if (!rc && !phi_file) {
+        for (long i = 0; i < (long)Dn * Pn; i++) p->phi[i] = gsl_ran_gaussian(r, enc_scale);
+        for (int d = 0; d < Dn; d++) p->phi[(size_t)Dn * Pn + d] = 0;
+    }
+    gsl_rng_free(r);
+    if (rc) return rc;
+    st->spb = 0;
+    for (int d = 0; d < Dn; d++) st->spb += softplus(st->b[d]);
+    if (gv_layout_uniform(&p->layout, st->N * Dn, GV_UNIT_BERNOULLI, 2)) return gv_err(err, "out of memory"), GV_EFAIL;
+    if (!(p->eta = malloc((size_t)st->N * Dn * sizeof(double)))) return gv_err(err, "out of memory"), GV_EFAIL;
+    sbn_map(p, p->phi, p->eta);
+    return GV_OK;
+}
+
+/* ------------------------------------------------------------------ f, f~ */
+
+/* log p(x_n, y) - log q(y | x_n) at y in [0,1]^D (z for integer y); a (P) is scratch. */
+static double sbn_fn(const sbn_state_t *st, int n, const double *eta, const double *y, double *a, int fast)
+{
+    const int D = st->D, P = st->P;
+    memcpy(a, st->c, (size_t)P * sizeof *a);
+    double lin = -st->spb;
+    for (int d = 0; d < D; d++) {
+        lin += y[d] * (st->b[d] - eta[d]) + softplus(eta[d]);
+        if (y[d] == 0) continue;
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) a[j] += y[d] * w[j];
+    }
+    const double *x = st->x + (size_t)n * P;
+    return lin + (fast ? gv_sbn_loglik_fast(a, x, P) : gv_sbn_loglik_libm(a, x, P));
+}
+
+static double sbn_f_at(const void *v, const gv_point *pt, const int *z)
+{
+    const sbn_state_t *st = v;
+    double a[SBN_MAXP], y[GV_SBN_MAXD], s = 0;
+    for (int n = 0; n < st->N; n++) {
+        for (int d = 0; d < st->D; d++) y[d] = z[n * st->D + d];
+        s += sbn_fn(st, n, pt->eta + n * st->D, y, a, 1);
+    }
+    return s / st->N;
+}
+
+static double sbn_ftilde_at(const void *v, const gv_point *pt, const double *y)
+{
+    const sbn_state_t *st = v;
+    double a[SBN_MAXP], s = 0;
+    for (int n = 0; n < st->N; n++) s += sbn_fn(st, n, pt->eta + n * st->D, y + n * st->D, a, 1);
+    return s / st->N;
+}
+
+/* d/dy_{n,d} = (1/N) [b_d - eta_{n,d} + sum_j W_dj (x_j - sigma(a_j))] */
+static void sbn_grad_at(const void *v, const gv_point *pt, const double *y, double *g)
+{
+    const sbn_state_t *st = v;
+    const int D = st->D, P = st->P;
+    double a[SBN_MAXP];
+    for (int n = 0; n < st->N; n++) {
+        const double *yn = y + n * D, *x = st->x + (size_t)n * P;
+        memcpy(a, st->c, (size_t)P * sizeof *a);
+        for (int d = 0; d < D; d++) {
+            const double *w = st->W + (size_t)d * P;
+            for (int j = 0; j < P; j++) a[j] += yn[d] * w[j];
+        }
+        for (int j = 0; j < P; j++) a[j] = x[j] - gv_sigmoid(a[j]);
+        for (int d = 0; d < D; d++) {
+            const double *w = st->W + (size_t)d * P;
+            double s = st->b[d] - pt->eta[n * D + d];
+            for (int j = 0; j < P; j++) s += w[j] * a[j];
+            g[n * D + d] = s / st->N;
+        }
+    }
+}
+
+double gv_sbn_log_joint(const gv_problem *p, int n, const int *z)
+{
+    const sbn_state_t *st = p->state;
+    double a[SBN_MAXP], lp = -st->spb;
+    memcpy(a, st->c, (size_t)st->P * sizeof *a);
+    for (int d = 0; d < st->D; d++) {
+        lp += z[d] * st->b[d];
+        if (z[d])
+            for (int j = 0; j < st->P; j++) a[j] += st->W[(size_t)d * st->P + j];
+    }
+    return lp + gv_sbn_loglik_libm(a, st->x + (size_t)n * st->P, st->P);
+}
+
+int gv_sbn_get_model(const gv_problem *p, gv_sbn_model *m)
+{
+    if (strcmp(p->type->name, "sbn")) return -1;
+    const sbn_state_t *st = p->state;
+    *m = (gv_sbn_model){st->D, st->P, st->N, st->b, st->W, st->c, st->x};
+    return 0;
+}
+
+/* ------------------------------------------------------------------ enumeration */
+
+/* Streaming sums over a set of states (one block). */
+typedef struct {
+    double W, F;                              /* sum w, sum w f (w = q(z) / q(mode)) */
+    double W1[GV_SBN_MAXD], F1[GV_SBN_MAXD];  /* the same over z_d = 1 */
+    double W0[GV_SBN_MAXD], F0[GV_SBN_MAXD];  /* and over z_d = 0 */
+    double M, L, Lm[GV_SBN_MAXD];             /* log-sum-exp of l = log p(x, z): max, sum e^(l - M), over z_d = 1 */
+} sbn_acc;
+
+static void acc_init(sbn_acc *s) { memset(s, 0, sizeof *s), s->M = -INFINITY; }
+
+static inline void acc_add(sbn_acc *s, int D, const int *z, double lw, double f, double l)
+{
+    const double w = exp(lw), wf = w * f;
+    s->W += w, s->F += wf;
+    for (int d = 0; d < D; d++) {
+        const double one = z[d];
+        s->W1[d] += one * w, s->F1[d] += one * wf;
+        s->W0[d] += (1 - one) * w, s->F0[d] += (1 - one) * wf;
+    }
+    if (l > s->M) { /* rescale the log-sum-exp to the new maximum */
+        const double k = exp(s->M - l);
+        s->L *= k;
+        for (int d = 0; d < D; d++) s->Lm[d] *= k;
+        s->M = l;
+    }
+    const double e = exp(l - s->M);
+    s->L += e;
+    for (int d = 0; d < D; d++) s->Lm[d] += z[d] * e;
+}
+
+static void acc_merge(sbn_acc *a, const sbn_acc *b, int D)
+{
+    a->W += b->W, a->F += b->F;
+    for (int d = 0; d < D; d++) a->W1[d] += b->W1[d], a->F1[d] += b->F1[d], a->W0[d] += b->W0[d], a->F0[d] += b->F0[d];
+    if (b->M == -INFINITY) return;
+    const double M = fmax(a->M, b->M), ka = a->M == -INFINITY ? 0 : exp(a->M - M), kb = exp(b->M - M);
+    a->L = a->L * ka + b->L * kb;
+    for (int d = 0; d < D; d++) a->Lm[d] = a->Lm[d] * ka + b->Lm[d] * kb;
+    a->M = M;
+}
+
+/* The states s0 .. s0 + len - 1 of the Gray-code order (state index s <-> z = s ^ (s >> 1)). */
+static void enum_gray_block(const sbn_state_t *st, int n, const double *eta, long s0, long len, sbn_acc *acc)
+{
+    const int D = st->D, P = st->P;
+    const double *x = st->x + (size_t)n * P;
+    double a[SBN_MAXP];
+    int z[GV_SBN_MAXD];
+    const long g0 = s0 ^ (s0 >> 1);
+    memcpy(a, st->c, (size_t)P * sizeof *a);
+    /* lin = log p(z) - log q(z) without log p(x | z); lp = log p(z); lw = log q(z) - log q(mode) */
+    double lin = -st->spb, lp = -st->spb, lw = 0;
+    for (int d = 0; d < D; d++) {
+        lin += softplus(eta[d]), lw -= fmax(eta[d], 0);
+        z[d] = (int)(g0 >> d & 1);
+        if (!z[d]) continue;
+        lin += st->b[d] - eta[d], lp += st->b[d], lw += eta[d];
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) a[j] += w[j];
+    }
+    for (long t = 0;; t++) {
+        const double lx = gv_sbn_loglik_fast(a, x, P);
+        acc_add(acc, D, z, lw, lin + lx, lp + lx);
+        if (t + 1 == len) break;
+        const int d = __builtin_ctzl((unsigned long)(s0 + t + 1)); /* the bit the next Gray code flips */
+        const double sg = (z[d] ^= 1) ? 1.0 : -1.0;
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) a[j] += sg * w[j];
+        lin += sg * (st->b[d] - eta[d]), lp += sg * st->b[d], lw += sg * eta[d];
+    }
+}
+
+static void enum_direct(const sbn_state_t *st, int n, const double *eta, sbn_acc *acc)
+{
+    const int D = st->D, P = st->P;
+    const double *x = st->x + (size_t)n * P;
+    double a[SBN_MAXP];
+    int z[GV_SBN_MAXD];
+    double base = -st->spb, lw0 = 0;
+    for (int d = 0; d < D; d++) base += softplus(eta[d]), lw0 -= fmax(eta[d], 0);
+    for (long s = 0; s < 1L << D; s++) {
+        double lin = base, lp = -st->spb, lw = lw0;
+        memcpy(a, st->c, (size_t)P * sizeof *a);
+        for (int d = 0; d < D; d++) {
+            z[d] = (int)(s >> d & 1);
+            if (!z[d]) continue;
+            lin += st->b[d] - eta[d], lp += st->b[d], lw += eta[d];
+            for (int j = 0; j < P; j++) a[j] += st->W[(size_t)d * P + j];
+        }
+        const double lx = gv_sbn_loglik_libm(a, x, P);
+        acc_add(acc, D, z, lw, lin + lx, lp + lx);
+    }
+}
+
+static void acc_result(const sbn_acc *s, int D, gv_sbn_result *r)
+{
+    r->elbo = s->F / s->W;
+    r->logpx = s->M + log(s->L);
+    for (int d = 0; d < D; d++) {
+        r->cond1[d] = s->W1[d] > 0 ? s->F1[d] / s->W1[d] : r->elbo;
+        r->cond0[d] = s->W0[d] > 0 ? s->F0[d] / s->W0[d] : r->elbo;
+        r->post[d] = s->Lm[d] / s->L;
+    }
+}
+
+int gv_sbn_enumerate(const gv_problem *p, int n, const double *eta, int method, gv_sbn_result *r)
+{
+    const sbn_state_t *st = p->state;
+    if (n < 0 || n >= st->N) return -1;
+    sbn_acc acc;
+    acc_init(&acc);
+    if (method == GV_SBN_DIRECT) {
+        enum_direct(st, n, eta, &acc);
+    } else {
+        const long nst = 1L << st->D, bl = nst < (1L << SBN_BLOCK_BITS) ? nst : 1L << SBN_BLOCK_BITS;
+        for (long s0 = 0; s0 < nst; s0 += bl) {
+            sbn_acc b;
+            acc_init(&b);
+            enum_gray_block(st, n, eta, s0, bl, &b);
+            acc_merge(&acc, &b, st->D);
+        }
+    }
+    acc_result(&acc, st->D, r);
+    return 0;
+}
+
+/* Exact reference: every data point, every block, in parallel; merged in a fixed order. */
+static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, double *cond)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, N = st->N;
+    const long nst = 1L << D, bl = nst < (1L << SBN_BLOCK_BITS) ? nst : 1L << SBN_BLOCK_BITS, nb = nst / bl;
+    const long ntask = (long)N * nb;
+    sbn_acc *acc = malloc((size_t)ntask * sizeof *acc);
+    gv_sbn_result *res = malloc((size_t)N * sizeof *res);
+    if (!acc || !res) return free(acc), free(res), -1;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long t = 0; t < ntask; t++) {
+        acc_init(&acc[t]);
+        enum_gray_block(st, (int)(t / nb), pt->eta + (t / nb) * D, (t % nb) * bl, bl, &acc[t]);
+    }
+    double tot = 0;
+    for (int n = 0; n < N; n++) {
+        for (long k = 1; k < nb; k++) acc_merge(&acc[(long)n * nb], &acc[(long)n * nb + k], D);
+        acc_result(&acc[(long)n * nb], D, &res[n]);
+        tot += res[n].elbo;
+    }
+    /* E[f | z_{n,d} = v] = (1/N) (E[f_n | z_d = v] + sum_{m != n} E f_m) */
+    for (int n = 0; n < N; n++)
+        for (int d = 0; d < D; d++) {
+            const gv_unit *u = &p->layout.units[n * D + d];
+            cond[u->cond + 1] = (res[n].cond1[d] + tot - res[n].elbo) / N;
+            cond[u->cond + 0] = (res[n].cond0[d] + tot - res[n].elbo) / N;
+        }
+    *value = tot / N;
+    free(acc), free(res);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ describe, dump */
+
+static void sbn_describe(const gv_problem *p, FILE *out)
+{
+    const sbn_state_t *st = p->state;
+    fprintf(out, "sigmoid belief net: D = %d latents, P = %d visible, N = %d data points (%s); %s\n", st->D, st->P,
+            st->N, st->data ? "binarised Fashion-MNIST" : "synthetic, x ~ p(x)", st->origin);
+    double elbo = 0, lpx = 0;
+    gv_sbn_result r;
+    for (int n = 0; n < st->N; n++) {
+        gv_sbn_enumerate(p, n, p->eta + n * st->D, GV_SBN_GRAY, &r);
+        elbo += r.elbo / st->N, lpx += r.logpx / st->N;
+    }
+    fprintf(out, "  exact at the initial encoder: mean ELBO %.10g, mean log p(x) %.10g, mean KL(q || p(z|x)) %.6g\n",
+            elbo, lpx, lpx - elbo);
+}
+
+static int sbn_dump(const gv_problem *p, FILE *out)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, P = st->P;
+    fprintf(out, "param,row,col,value\n");
+    for (int d = 0; d < D; d++) fprintf(out, "b,%d,0,%.17g\n", d, st->b[d]);
+    for (int d = 0; d < D; d++)
+        for (int j = 0; j < P; j++) fprintf(out, "W,%d,%d,%.17g\n", d, j, st->W[(size_t)d * P + j]);
+    for (int j = 0; j < P; j++) fprintf(out, "c,%d,0,%.17g\n", j, st->c[j]);
+    for (int d = 0; d < D; d++)
+        for (int j = 0; j < P; j++) fprintf(out, "A,%d,%d,%.17g\n", d, j, p->phi[(size_t)d * P + j]);
+    for (int d = 0; d < D; d++) fprintf(out, "a,%d,0,%.17g\n", d, p->phi[(size_t)D * P + d]);
+    return ferror(out) ? -1 : 0;
+}
+
+const gv_problem_type gv_prob_sbn = {
+    .name = "sbn",
+    .description = "sigmoid belief net ELBO with an amortised encoder (outer parameters), exact by enumeration",
+    .citation = "Neal 1992; Tokui & Sato 1611.01239; Yin et al. 2006.10680",
+    .objective = GV_OBJ_EXPECTATION,
+    .options = sbn_opts,
+    .state_size = sizeof(sbn_state_t),
+    .init = sbn_init, .free = sbn_free,
+    .f_at = sbn_f_at, .ftilde_at = sbn_ftilde_at, .grad_ftilde_at = sbn_grad_at,
+    .exact = sbn_exact,
+    .outer_map = sbn_map, .outer_vjp = sbn_vjp,
+    .describe = sbn_describe, .dump_params = sbn_dump,
+};

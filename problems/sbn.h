@@ -1,0 +1,43 @@
+/* sbn.h — the pieces of problems/sbn.c that tests and benchmarks call directly: exact enumeration of
+ * one data point's 2^D latent states (Gray-code incremental, or straightforward), the log joint, and
+ * the model's parameters. */
+#ifndef GV_SBN_H
+#define GV_SBN_H
+
+#include "problems/problem.h"
+
+#define GV_SBN_MAXD 20
+
+enum { GV_SBN_GRAY = 0, GV_SBN_DIRECT = 1 };
+
+/* What enumerating data point n at encoder logits eta (D values) gives. */
+typedef struct {
+    double elbo;  /* E_q[log p(x_n, z) - log q(z | x_n)] */
+    double logpx; /* log p(x_n) = log sum_z p(x_n, z) */
+    double cond1[GV_SBN_MAXD], cond0[GV_SBN_MAXD]; /* E_q[f_n | z_d = 1], E_q[f_n | z_d = 0] */
+    double post[GV_SBN_MAXD];                      /* p(z_d = 1 | x_n) */
+} gv_sbn_result;
+
+/* method GV_SBN_GRAY: Gray-code order in blocks of 2^12 states (each flip updates W z + c in O(P),
+ * a vectorised log-sigmoid; a block starts from an exact W z + c, so the result does not depend
+ * on the number of threads); GV_SBN_DIRECT: natural order, W z + c recomputed for every state,
+ * libm's log1p/exp.  Both run single-threaded; 0 or -1 (bad n). */
+int gv_sbn_enumerate(const gv_problem *p, int n, const double *eta, int method, gv_sbn_result *r);
+
+/* log p(x_n, z) for one latent state z (D values), straightforwardly (tests). */
+double gv_sbn_log_joint(const gv_problem *p, int n, const int *z);
+
+/* The model: D latents, P visible units, N data points; b (D), W (D x P, row d = latent d's
+ * weights), c (P), data x (N x P, 0/1). */
+typedef struct {
+    int D, P, N;
+    const double *b, *W, *c, *x;
+} gv_sbn_model;
+int gv_sbn_get_model(const gv_problem *p, gv_sbn_model *m); /* 0, or -1 if p is not an sbn */
+
+/* Sum over j < P of x_j a_j - softplus(a_j) = sum log Bernoulli(x_j; sigma(a_j)): the vectorised
+ * kernel (absolute error below 1e-15 per term), and the libm reference. */
+double gv_sbn_loglik_fast(const double *a, const double *x, int P);
+double gv_sbn_loglik_libm(const double *a, const double *x, int P);
+
+#endif
