@@ -93,7 +93,7 @@ speed: $(BUILD)/bench/speed
 SUITE ?= bench/default.suite
 # bench/speed's cost table (results/cost.csv) goes into REPORT.md, so it runs first.
 bench: $(GRADVAR) $(BUILD)/bench/speed
-	$(BUILD)/bench/speed --cost-csv results/cost.csv --cat-cost-csv results/cost-categorical.csv
+	$(BUILD)/bench/speed --cost-csv results/cost.csv --cat-cost-csv results/cost-categorical.csv --sbn-cost-csv results/cost-sbn.csv
 	./$(GRADVAR) bench $(SUITE) --out results
 	$(MAKE) --no-print-directory plots
 

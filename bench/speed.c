@@ -5,7 +5,8 @@
  * Also: a cost table of every registered estimator that runs there at K = 2, as ratios to rloo
  * per estimate and per evaluation; the whole frozen-point engine (statistics included) per
  * estimate; and the generic enumeration rate.
- * And the categorical cost: carms, carms-gumbel, arsm vs rloo at C = 3, 10, 30 (categorical_costs).
+ * And the categorical cost: carms, carms-gumbel, arsm vs rloo at C = 3, 10, 30 (categorical_costs),
+ * and the sigmoid belief net's exact enumeration at D = 20 (sbn_costs).
  * Usage: build/bench/speed [N_ESTIMATES] [--cost-csv FILE] [--cat-cost-csv FILE]  (the cost tables as
  * CSV, which `make bench` writes to results/cost.csv and results/cost-categorical.csv and `gradvar
  * bench` copies into REPORT.md). */
@@ -22,6 +23,7 @@
 #include "harness/exact.h"
 #include "harness/rng.h"
 #include "estimators/carms.h"
+#include "problems/sbn.h"
 
 static double now(void)
 {
@@ -201,16 +203,72 @@ static void categorical_costs(long n, int rounds, const char *csv)
     if (csv && gv_atomic_write(csv, write_cat_cost, &t, err)) fprintf(stderr, "speed: %s\n", err);
 }
 
+/* Sigmoid belief net enumeration (problems/sbn.c): exact ELBO, log p(x) and gradient of D = 20
+ * latents, P = 196 visible units.  One thread: the Gray-code enumeration of each of N = 10 data
+ * points, and the straightforward one (W z + c recomputed per state, libm log-sigmoid) of the first
+ * — ratio of the two per data point, and state x visible evaluations per second per core.  Then the
+ * whole exact reference of the N = 10 batch with every thread. */
+static int write_sbn_cost(FILE *f, const void *c)
+{
+    const double *v = c; /* gray s/point, direct s/point, ratio, evals/s/core, exact wall s, threads */
+    fprintf(f, "problem,gray_s_per_point,direct_s_per_point,speedup,state_visible_per_s_per_core,exact_batch_s,threads\n");
+    fprintf(f, "\"sbn:D=20,N=10,P=196,scale=0.2\",%.4f,%.4f,%.2f,%.4g,%.3f,%d\n", v[0], v[1], v[2], v[3], v[4], (int)v[5]);
+    return ferror(f) ? -1 : 0;
+}
+
+static void sbn_costs(const char *csv)
+{
+    char err[GV_ERRLEN];
+    gv_problem *p;
+    if (gv_problem_new("sbn:D=20,N=10,P=196,scale=0.2", &p, err)) {
+        fprintf(stderr, "speed: %s\n", err);
+        return;
+    }
+    gv_sbn_model m;
+    gv_sbn_get_model(p, &m);
+    gv_sbn_result r, rd;
+    double tg = 0;
+    for (int n = 0; n < m.N; n++) {
+        double t0 = now();
+        gv_sbn_enumerate(p, n, p->eta + n * m.D, GV_SBN_GRAY, &r);
+        tg += now() - t0;
+    }
+    tg /= m.N;
+    gv_sbn_enumerate(p, 0, p->eta, GV_SBN_GRAY, &r);
+    double t0 = now();
+    gv_sbn_enumerate(p, 0, p->eta, GV_SBN_DIRECT, &rd);
+    const double td = now() - t0, rate = (double)(1L << m.D) * m.P / tg;
+    gv_point pt;
+    gv_exact ex;
+    gv_point_init(&pt, &p->layout, p->eta);
+    gv_exact_alloc(&ex, &p->layout);
+    const int threads = omp_get_num_procs();
+    omp_set_num_threads(threads);
+    t0 = now();
+    gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err);
+    const double te = now() - t0;
+    printf("  sbn D=%d P=%d (2^%d states per data point), 1 thread: Gray-code %.3f s per data point, straightforward "
+           "%.3f s: %.2fx; %.3g state x visible evaluations/s per core (log p(x) %.10g vs %.10g); exact reference of "
+           "N=%d data points (ELBO, gradient, log p(x)) with %d threads: %.2f s\n",
+           m.D, m.P, m.D, tg, td, td / tg, rate, r.logpx, rd.logpx, m.N, threads, te);
+    const double v[6] = {tg, td, td / tg, rate, te, threads};
+    if (csv && gv_atomic_write(csv, write_sbn_cost, v, err)) fprintf(stderr, "speed: %s\n", err);
+    gv_exact_free(&ex);
+    gv_point_free(&pt);
+    gv_problem_free(p);
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
     long n = 200000;
-    const char *cost_csv = NULL, *cat_csv = NULL;
+    const char *cost_csv = NULL, *cat_csv = NULL, *sbn_csv = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--cost-csv") && i + 1 < argc) cost_csv = argv[++i];
         else if (!strcmp(argv[i], "--cat-cost-csv") && i + 1 < argc) cat_csv = argv[++i];
+        else if (!strcmp(argv[i], "--sbn-cost-csv") && i + 1 < argc) sbn_csv = argv[++i];
         else if (atol(argv[i]) > 0) n = atol(argv[i]);
-        else return fprintf(stderr, "usage: speed [N_ESTIMATES] [--cost-csv FILE] [--cat-cost-csv FILE]\n"), 2;
+        else return fprintf(stderr, "usage: speed [N_ESTIMATES] [--cost-csv FILE] [--cat-cost-csv FILE] [--sbn-cost-csv FILE]\n"), 2;
     }
     const int K = 2, D = 200, rounds = 5;
     char err[GV_ERRLEN];
@@ -295,6 +353,8 @@ int main(int argc, char **argv)
     printf("  engine (rloo, R=%ld, statistics over %d coordinates included): %.1f ns per replicate\n", eo.R,
            p->layout.n_params, 1e9 * te / eo.R);
     gv_row_free(&row);
+
+    sbn_costs(sbn_csv);
 
     /* enumeration rate */
     gv_problem *pc;

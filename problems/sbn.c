@@ -18,7 +18,8 @@
  * start from an exact a; blocks and data points run in parallel with results merged in a fixed
  * order (same bits for any thread count).
  * f~ (relaxations): the same formulas at y in [0,1]^{N D} (a = c + W^T y, log q linear in y).
- * Parameters: seeded (b, c ~ N(0,1), W ~ N(0, scale^2), A ~ N(0, enc_scale^2), a0 = 0), or from a
+ * Parameters: seeded (b, c ~ N(0,1), W ~ N(0, scale^2), A ~ N(0, enc_scale^2), a0 = 0; model, data
+ * and encoder from three streams of the seed, so loading the model keeps the data), or from a
  * CSV file (params=FILE, the format `gradvar describe --params` writes: param,row,col,value with
  * param in b, W, c, A, a).  Data: synthetic (x ~ p(x) of the model itself, seeded) or binarised
  * Fashion-MNIST (Debian's dataset-fashion-mnist, IDX gzip files read with zlib), 28 x 28 averaged
@@ -64,68 +65,93 @@ static const gv_optdoc sbn_opts[] = {
 
 /* ------------------------------------------------------------------ softplus, fast and plain */
 
-#define SBN_VW 2
-typedef double sbn_vd __attribute__((vector_size(8 * SBN_VW)));
-typedef double sbn_vdu __attribute__((vector_size(8 * SBN_VW), aligned(8), may_alias));
-typedef long long sbn_vi __attribute__((vector_size(8 * SBN_VW)));
-
-static inline sbn_vd vsplat(double x) { return (sbn_vd){x, x}; } /* SBN_VW = 2 lanes */
+/* The kernel is written once (SBN_KERNEL) for a vector width and compiled twice: 2 lanes (SSE2, the
+ * baseline) and, where the CPU has it, 4 lanes (AVX2, chosen at run time; no FMA, so no contraction).
+ * Every lane does the same IEEE operations in both, and both add the terms into 8 partial sums by
+ * j mod 8 in the same order, so the two give bit-identical results. */
+#define SBN_LN2HI 6.93147180369123816490e-01
+#define SBN_LN2LO 1.90821492927058770002e-10
 
 /* softplus(a) = max(a, 0) + log1p(exp(-|a|)) lane by lane.  |a| is clamped at 50 inside the exp
  * (log1p(e^-50) = 2e-22: the absolute error of the clamp is below that).  exp(t), t in [-50, 0]:
  * t = k ln2 + r (Cody-Waite, |r| <= ln2/2), e^r by its Taylor polynomial to r^13 (error < 1e-17),
- * 2^k assembled in the exponent bits.  log1p(e), e in (0, 1]: for e > sqrt2 - 1 use ln2 +
- * log1p((e - 1)/2); then log1p(u) = 2 atanh(s), s = u/(2 + u), |s| <= 0.1716, series to s^23. */
-static inline __attribute__((always_inline)) sbn_vd sbn_softplus_v(sbn_vd a)
-{
-    const sbn_vd aa = (sbn_vd)((sbn_vi)a & (sbn_vi){INT64_MAX, INT64_MAX}); /* clear the sign bit */
-    const sbn_vi big = aa > vsplat(50.0);
-    const sbn_vd t = (sbn_vd)(((sbn_vi)vsplat(-50.0) & big) | ((sbn_vi)(-aa) & ~big));
-    const sbn_vd magic = vsplat(0x1.8p52);
-    const sbn_vd m = t * vsplat(1.4426950408889634) + magic, k = m - magic;
-    const sbn_vd r = (t - k * vsplat(6.93147180369123816490e-01)) - k * vsplat(1.90821492927058770002e-10);
-    const sbn_vd r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    const sbn_vd e01 = vsplat(1.0) + r, e23 = vsplat(0.5) + r * vsplat(1.0 / 6);
-    const sbn_vd e45 = vsplat(1.0 / 24) + r * vsplat(1.0 / 120), e67 = vsplat(1.0 / 720) + r * vsplat(1.0 / 5040);
-    const sbn_vd e89 = vsplat(1.0 / 40320) + r * vsplat(1.0 / 362880);
-    const sbn_vd eab = vsplat(1.0 / 3628800) + r * vsplat(1.0 / 39916800);
-    const sbn_vd ecd = vsplat(1.0 / 479001600) + r * vsplat(1.0 / 6227020800.0);
-    const sbn_vd p = (e01 + r2 * e23) + r4 * (e45 + r2 * e67) + r8 * ((e89 + r2 * eab) + r4 * ecd);
-    /* m's low bits hold k (two's complement) under the magic number: 2^k = (k + 1023) << 52 */
-    const sbn_vd e = p * (sbn_vd)(((sbn_vi)m + 1023) << 52);
-    const sbn_vd hi = (sbn_vd)((e > vsplat(0.41421356237309503)) & (sbn_vi)vsplat(1.0));
-    const sbn_vd u = e - hi * (e + vsplat(1.0)) * vsplat(0.5);
-    const sbn_vd s = u / (vsplat(2.0) + u), w = s * s, w2 = w * w, w4 = w2 * w2, w8 = w4 * w4;
-    const sbn_vd q01 = vsplat(1.0) + w * vsplat(1.0 / 3), q23 = vsplat(1.0 / 5) + w * vsplat(1.0 / 7);
-    const sbn_vd q45 = vsplat(1.0 / 9) + w * vsplat(1.0 / 11), q67 = vsplat(1.0 / 13) + w * vsplat(1.0 / 15);
-    const sbn_vd q89 = vsplat(1.0 / 17) + w * vsplat(1.0 / 19), qab = vsplat(1.0 / 21) + w * vsplat(1.0 / 23);
-    const sbn_vd q = (q01 + w2 * q23) + w4 * (q45 + w2 * q67) + w8 * (q89 + w2 * qab);
-    return vsplat(0.5) * (a + aa) + hi * vsplat(0.69314718055994530942) + vsplat(2.0) * s * q;
-}
+ * 2^k assembled in the exponent bits (m's low bits hold k under the magic number 1.5 2^52).
+ * log1p(e), e in (0, 1]: for e > sqrt2 - 1 use ln2 + log1p((e - 1)/2); then log1p(u) = 2 atanh(s),
+ * s = u/(2 + u), |s| <= 0.1716, series to s^23.  Polynomials by Estrin's scheme (short chains). */
+#define SBN_KERNEL(VW, VD, VDU, VI, SPLAT, SOFTPLUS, LOGLIK, ATTR)                                           \
+    typedef double VD __attribute__((vector_size(8 * VW)));                                                   \
+    typedef double VDU __attribute__((vector_size(8 * VW), aligned(8), may_alias));                           \
+    typedef long long VI __attribute__((vector_size(8 * VW)));                                                \
+    static inline ATTR __attribute__((always_inline)) VD SPLAT(double x) { return (VD){0} + x; }              \
+    static inline ATTR __attribute__((always_inline)) VD SOFTPLUS(VD a)                                       \
+    {                                                                                                         \
+        const VD aa = (VD)((VI)a & ((VI){0} + INT64_MAX));                                                    \
+        const VI big = aa > SPLAT(50.0);                                                                      \
+        const VD t = (VD)(((VI)SPLAT(-50.0) & big) | ((VI)(-aa) & ~big));                                     \
+        const VD magic = SPLAT(0x1.8p52);                                                                     \
+        const VD m = t * SPLAT(1.4426950408889634) + magic, k = m - magic;                                    \
+        const VD r = (t - k * SPLAT(SBN_LN2HI)) - k * SPLAT(SBN_LN2LO);                                       \
+        const VD r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;                                                      \
+        const VD e01 = SPLAT(1.0) + r, e23 = SPLAT(0.5) + r * SPLAT(1.0 / 6);                                 \
+        const VD e45 = SPLAT(1.0 / 24) + r * SPLAT(1.0 / 120), e67 = SPLAT(1.0 / 720) + r * SPLAT(1.0 / 5040); \
+        const VD e89 = SPLAT(1.0 / 40320) + r * SPLAT(1.0 / 362880);                                          \
+        const VD eab = SPLAT(1.0 / 3628800) + r * SPLAT(1.0 / 39916800);                                      \
+        const VD ecd = SPLAT(1.0 / 479001600) + r * SPLAT(1.0 / 6227020800.0);                                \
+        const VD p = (e01 + r2 * e23) + r4 * (e45 + r2 * e67) + r8 * ((e89 + r2 * eab) + r4 * ecd);           \
+        const VD e = p * (VD)(((VI)m + 1023) << 52);                                                          \
+        const VD hi = (VD)((e > SPLAT(0.41421356237309503)) & (VI)SPLAT(1.0));                                \
+        const VD u = e - hi * (e + SPLAT(1.0)) * SPLAT(0.5);                                                  \
+        const VD s = u / (SPLAT(2.0) + u), w = s * s, w2 = w * w, w4 = w2 * w2, w8 = w4 * w4;                 \
+        const VD q01 = SPLAT(1.0) + w * SPLAT(1.0 / 3), q23 = SPLAT(1.0 / 5) + w * SPLAT(1.0 / 7);            \
+        const VD q45 = SPLAT(1.0 / 9) + w * SPLAT(1.0 / 11), q67 = SPLAT(1.0 / 13) + w * SPLAT(1.0 / 15);     \
+        const VD q89 = SPLAT(1.0 / 17) + w * SPLAT(1.0 / 19), qab = SPLAT(1.0 / 21) + w * SPLAT(1.0 / 23);    \
+        const VD q = (q01 + w2 * q23) + w4 * (q45 + w2 * q67) + w8 * (q89 + w2 * qab);                        \
+        return SPLAT(0.5) * (a + aa) + hi * SPLAT(0.69314718055994530942) + SPLAT(2.0) * s * q;               \
+    }                                                                                                         \
+    /* sum_j x_j a_j - softplus(a_j): 8 partial sums (element j into sum j mod 8), then summed in order */    \
+    static ATTR double LOGLIK(const double *a, const double *x, int P)                                        \
+    {                                                                                                         \
+        enum { NV = 8 / VW };                                                                                 \
+        VD acc[NV];                                                                                           \
+        for (int v = 0; v < NV; v++) acc[v] = SPLAT(0);                                                       \
+        int j = 0;                                                                                            \
+        for (; j + 8 <= P; j += 8)                                                                            \
+            for (int v = 0; v < NV; v++) {                                                                    \
+                const VD av = *(const VDU *)(a + j + v * VW), xv = *(const VDU *)(x + j + v * VW);            \
+                acc[v] += xv * av - SOFTPLUS(av);                                                             \
+            }                                                                                                 \
+        double part[8];                                                                                       \
+        for (int v = 0; v < NV; v++)                                                                          \
+            for (int i = 0; i < VW; i++) part[v * VW + i] = acc[v][i];                                        \
+        if (j < P) { /* the tail: one padded block of 8, valid lanes only */                                  \
+            double at[8] = {0}, xt[8] = {0};                                                                  \
+            for (int i = 0; j + i < P; i++) at[i] = a[j + i], xt[i] = x[j + i];                               \
+            for (int v = 0; v < NV; v++) {                                                                    \
+                const VD av = *(const VDU *)(at + v * VW), xv = *(const VDU *)(xt + v * VW);                  \
+                const VD t = xv * av - SOFTPLUS(av);                                                          \
+                for (int i = 0; i < VW; i++)                                                                  \
+                    if (j + v * VW + i < P) part[v * VW + i] += t[i];                                         \
+            }                                                                                                 \
+        }                                                                                                     \
+        return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));     \
+    }
+
+SBN_KERNEL(2, sbn_v2, sbn_v2u, sbn_v2i, sbn_splat2, sbn_softplus2, sbn_loglik2, )
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SBN_HAVE_AVX2 1
+SBN_KERNEL(4, sbn_v4, sbn_v4u, sbn_v4i, sbn_splat4, sbn_softplus4, sbn_loglik4, __attribute__((target("avx2"))))
+#endif
 
 double gv_sbn_loglik_fast(const double *a, const double *x, int P)
 {
-    sbn_vd acc = vsplat(0), acc2 = vsplat(0);
-    int j = 0;
-    for (; j + 2 * SBN_VW <= P; j += 2 * SBN_VW) { /* two independent vectors in flight */
-        const sbn_vd a1 = *(const sbn_vdu *)(a + j), x1 = *(const sbn_vdu *)(x + j);
-        const sbn_vd a2 = *(const sbn_vdu *)(a + j + SBN_VW), x2 = *(const sbn_vdu *)(x + j + SBN_VW);
-        acc += x1 * a1 - sbn_softplus_v(a1);
-        acc2 += x2 * a2 - sbn_softplus_v(a2);
-    }
-    acc += acc2;
-    double s = 0;
-    for (int i = 0; i < SBN_VW; i++) s += acc[i];
-    if (j < P) { /* the tail, in one padded vector (padding lanes are dropped) */
-        sbn_vd at = vsplat(0), xt = vsplat(0);
-        for (int i = 0; i < SBN_VW && j + i < P; i++) at[i] = a[j + i], xt[i] = x[j + i];
-        const sbn_vd v = xt * at - sbn_softplus_v(at);
-        for (int i = 0; j + i < P && i < SBN_VW; i++) s += v[i];
-        j += SBN_VW;
-        for (; j < P; j++) s += x[j] * a[j] - (fmax(a[j], 0) + log1p(exp(-fabs(a[j]))));
-    }
-    return s;
+#ifdef SBN_HAVE_AVX2
+    if (__builtin_cpu_supports("avx2")) return sbn_loglik4(a, x, P);
+#endif
+    return sbn_loglik2(a, x, P);
 }
+
+/* The baseline kernel whatever the CPU has (tests compare the two). */
+double gv_sbn_loglik_sse2(const double *a, const double *x, int P) { return sbn_loglik2(a, x, P); }
 
 static inline double softplus(double a) { return fmax(a, 0) + log1p(exp(-fabs(a))); }
 
@@ -386,6 +412,10 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
     p->n_outer = Dn * Pn + Dn;
     p->phi = phi_file ? phi_file : malloc((size_t)p->n_outer * sizeof(double));
     if (!st->x || !p->phi) return gsl_rng_free(r), gv_err(err, "out of memory"), GV_EFAIL;
+    /* data and encoder from streams of their own: the same whether the model was seeded or loaded */
+    gsl_rng_free(r);
+    r = gv_problem_rng((unsigned long)seed, "sbn-data");
+    if (!r) return gv_err(err, "out of memory"), GV_EFAIL;
     if (data == 1) {
         rc = load_fmnist(st, dir ? dir : SBN_DEFAULT_DIR, split == 0, offset, (int)size, r, err);
     } else { /* x ~ p(x): z ~ p(z), x ~ p(x | z) */
@@ -399,6 +429,9 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
             }
         }
     }
+    gsl_rng_free(r);
+    r = gv_problem_rng((unsigned long)seed, "sbn-encoder");
+    if (!r) return gv_err(err, "out of memory"), GV_EFAIL;
     if (!rc && !phi_file) {
         for (long i = 0; i < (long)Dn * Pn; i++) p->phi[i] = gsl_ran_gaussian(r, enc_scale);
         for (int d = 0; d < Dn; d++) p->phi[(size_t)Dn * Pn + d] = 0;

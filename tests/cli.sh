@@ -192,5 +192,25 @@ grep -q "plots/cv-coord-var.png: $T/r6/cv.coord.csv plots/coord-var.gp" "$T/r6/f
 printf 'cv figures=coord-var -p %s -e carms -K 3 -R 50\n' "$A" >"$T/cv2.suite"
 expect 2 "coord-var needs a run entry with --per-coord" $G bench "$T/cv2.suite" --out "$T/r7" -q
 
+# sbn: parameter dump and malformed parameter files, missing data
+expect 0 "parameters written" $G describe -p sbn:D=3,P=4,N=2 --params "$T/sp.csv"
+head -1 "$T/sp.csv" | grep -q '^param,row,col,value$' && [ "$(grep -c '' "$T/sp.csv")" -eq 35 ] && ok || bad "sbn params dump: header and 1+3+12+4+12+3 lines"
+expect 0 "mean ELBO" $G describe -p "sbn:params=$T/sp.csv,N=2"
+printf 'b,0,0,1\n' >"$T/bad1.csv"
+expect 2 "expected the header param,row,col,value" $G exact -p "sbn:params=$T/bad1.csv"
+grep -v '^W,1,2,' "$T/sp.csv" >"$T/bad2.csv"
+expect 2 "W entry 6 \(row 1\) is missing" $G exact -p "sbn:params=$T/bad2.csv"
+{ cat "$T/sp.csv"; echo "c,2,0,0.5"; } >"$T/bad3.csv"
+expect 2 "c\[2\]\[0\] is given twice" $G exact -p "sbn:params=$T/bad3.csv"
+sed 's/^c,1,0,.*/c,1,0,abc/' "$T/sp.csv" >"$T/bad4.csv"
+expect 2 "bad4.csv:[0-9]+: expected c,ROW,COL,VALUE" $G exact -p "sbn:params=$T/bad4.csv"
+sed 's/^b,0,0,/q,0,0,/' "$T/sp.csv" >"$T/bad5.csv"
+expect 2 "unknown parameter 'q'; valid: b, W, c, A, a" $G exact -p "sbn:params=$T/bad5.csv"
+expect 2 "cannot open params file" $G exact -p "sbn:params=$T/nope.csv"
+expect 2 "D, P and scale come from the params file" $G exact -p "sbn:params=$T/sp.csv,D=3"
+expect 2 "cannot open $T/nodir/train-images-idx3-ubyte.gz.*dataset-fashion-mnist" $G exact -p "sbn:data=fashion-mnist,dir=$T/nodir"
+expect 2 "size=9: valid sizes are 7 and 14" $G exact -p sbn:data=fashion-mnist,size=9
+expect 2 "D=21 .*\[1, 20\]" $G exact -p sbn:D=21
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
