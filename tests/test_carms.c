@@ -35,18 +35,21 @@
  *                        vanishes by symmetry); the harness mean agrees with that prediction, the
  *                        prediction differs from the gradient, and bias_z_max detects it; clip=0 on
  *                        the same cell is consistent with the exact gradient.
+ *   large_n              unbiased at n = 20 and n = 70 (the exact joint's second evaluation path) on
+ *                        categorical-coupled, whose pairwise and triple terms couple the units.
  *   gumbel/consistency   carms-gumbel's bias comes from its Monte Carlo joint: detected at the default
- *                        mc = 100, not at mc = 20000 (same cell, same seed).
+ *                        mc = 100 (R = 5e4), not at mc = 1000 (R = 1e4).
  *   extreme              one class at 1 - 1e-6, logits +-700, C = 100 (and near-degenerate C = 100):
  *                        finite estimates and weight tables.
- *   cache                tables are built once per unit and point (build counter), shared by units
- *                        with equal logits, rebuilt for the units whose logits change; after moving the
- *                        point an instance gives bit-identical estimates to a fresh one; carms's
- *                        copy_learned hands tables on without a build.
+ *   cache                carms: tables are built once per unit and point (build counter), shared by
+ *                        units with equal logits, rebuilt for the units whose logits change; after
+ *                        moving the point an instance gives bit-identical estimates to a fresh one;
+ *                        copy_learned hands tables on without a build.  carms-gumbel: a fresh table
+ *                        per unit and estimate (shared by units with equal logits).
  *   options              bad option values, Bernoulli problems, C above the limit, the row note.
  *
- * Statistics.  Every z check belongs to one of five groups (carms joint, carms-gumbel marginals,
- * variance, clip consistency, gumbel consistency), each given FAMILY_ALPHA / 5 and Bonferroni-split
+ * Statistics.  Every z check belongs to one of six groups (carms joint, carms-gumbel marginals,
+ * variance, clip consistency, gumbel consistency, large n), each given FAMILY_ALPHA / 6 and Bonferroni-split
  * over its checks (two-sided, except the one-sided variance comparison), so the file's family-wise
  * false-alarm rate is <= 1e-3.  Detection checks (clip=1, carms-gumbel at mc = 100 are biased) use
  * the same thresholds; their margins are printed.  Seeds fixed.
@@ -73,7 +76,7 @@
 #include "tests/testkit.h"
 
 #define FAMILY_ALPHA 1e-3
-#define N_GROUPS 5
+#define N_GROUPS 6
 #define SEED 777ULL
 
 static double group_z(int n) { return gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / N_GROUPS / (2.0 * n)); }
@@ -644,6 +647,32 @@ static void test_variance_toy(void **unused)
     END_CHECKS();
 }
 
+/* ------------------------------------------------------------------ large n, interacting units */
+
+/* The registry-wide test runs carms at K <= 4; the exact joint switches its evaluation of D(x, d)
+ * above n - 1 = 64 (CARMS_HORNER_MAX).  Unbiasedness at n = 20 and n = 70 on categorical-coupled
+ * (pairwise and triple interactions, units of 3, 4 and 2 classes): every unit's weights meet the
+ * full f difference of all units. */
+static void test_large_n(void **unused)
+{
+    n_bad = 0;
+    fixture f;
+    assert_int_equal(fx_open(&f, "categorical-coupled:D=3,C=3/4/2,seed=4"), 0);
+    static const int Ks[] = {20, 70};
+    const double zt = group_z(2 * f.p->layout.n_params);
+    for (int t = 0; t < 2; t++) {
+        gv_row row;
+        assert_int_equal(run_cell(&f, "carms", Ks[t], 20000, SEED + 7, 0, &row), 0);
+        print_message("  carms K=%d on %s: bias_z_max %.2f (thr %.2f), var_mean %.4g, %.3g distinct of %d points\n",
+                      Ks[t], f.p->spec, row.s.bias_z_max, zt, row.s.var_mean, row.s.distinct_evals, Ks[t]);
+        CHECK(!strcmp(row.status, "ok") && row.s.bias_z_max < zt, "carms K=%d: status %s, bias_z_max %.2f >= %.2f",
+              Ks[t], row.status, row.s.bias_z_max, zt);
+        gv_row_free(&row);
+    }
+    fx_close(&f);
+    END_CHECKS();
+}
+
 /* ------------------------------------------------------------------ clip=1 */
 
 #define CLIP_PROBLEM "categorical-linear:D=1,C=20,seed=1"
@@ -981,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_identity_arms),
         cmocka_unit_test(test_identity_disarm),
         cmocka_unit_test(test_variance_toy),
+        cmocka_unit_test(test_large_n),
         cmocka_unit_test(test_clip),
         cmocka_unit_test(test_gumbel_consistency),
         cmocka_unit_test(test_extreme),
