@@ -82,6 +82,7 @@ static const gv_optdoc sbn_opts[] = {
     typedef double VD __attribute__((vector_size(8 * VW)));                                                   \
     typedef double VDU __attribute__((vector_size(8 * VW), aligned(8), may_alias));                           \
     typedef long long VI __attribute__((vector_size(8 * VW)));                                                \
+    typedef unsigned long long VI##u __attribute__((vector_size(8 * VW)));                                    \
     static inline ATTR __attribute__((always_inline)) VD SPLAT(double x) { return (VD){0} + x; }              \
     static inline ATTR __attribute__((always_inline)) VD SOFTPLUS(VD a)                                       \
     {                                                                                                         \
@@ -98,7 +99,7 @@ static const gv_optdoc sbn_opts[] = {
         const VD eab = SPLAT(1.0 / 3628800) + r * SPLAT(1.0 / 39916800);                                      \
         const VD ecd = SPLAT(1.0 / 479001600) + r * SPLAT(1.0 / 6227020800.0);                                \
         const VD p = (e01 + r2 * e23) + r4 * (e45 + r2 * e67) + r8 * ((e89 + r2 * eab) + r4 * ecd);           \
-        const VD e = p * (VD)(((VI)m + 1023) << 52);                                                          \
+        const VD e = p * (VD)(((VI##u)m + 1023) << 52); /* unsigned: the shift drops the high bits */          \
         const VD hi = (VD)((e > SPLAT(0.41421356237309503)) & (VI)SPLAT(1.0));                                \
         const VD u = e - hi * (e + SPLAT(1.0)) * SPLAT(0.5);                                                  \
         const VD s = u / (SPLAT(2.0) + u), w = s * s, w2 = w * w, w4 = w2 * w2, w8 = w4 * w4;                 \
