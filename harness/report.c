@@ -186,14 +186,20 @@ static void cosine_table(FILE *f, const gv_report_entry *e)
     }
 }
 
-/* The cost table of bench/speed (DIR/cost.csv, written by `make bench` before the suite). */
-static void cost_section(FILE *f, const char *report_path)
+/* A file next to the report (bench/speed's cost tables), or NULL. */
+static FILE *open_sibling(const char *report_path, const char *name)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s", report_path);
     char *slash = strrchr(path, '/');
-    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0), "cost.csv");
-    FILE *c = fopen(path, "r");
+    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0), "%s", name);
+    return fopen(path, "r");
+}
+
+/* The cost table of bench/speed (DIR/cost.csv, written by `make bench` before the suite). */
+static void cost_section(FILE *f, const char *report_path)
+{
+    FILE *c = open_sibling(report_path, "cost.csv");
     if (!c) return;
     char line[1024];
     int n = 0;
@@ -217,11 +223,7 @@ static void cost_section(FILE *f, const char *report_path)
 /* bench/speed's categorical cost table (DIR/cost-categorical.csv): carms, carms-gumbel, arsm vs rloo. */
 static void cat_cost_section(FILE *f, const char *report_path)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s", report_path);
-    char *slash = strrchr(path, '/');
-    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0), "cost-categorical.csv");
-    FILE *c = fopen(path, "r");
+    FILE *c = open_sibling(report_path, "cost-categorical.csv");
     if (!c) return;
     char line[1024];
     int n = 0;
@@ -246,11 +248,7 @@ static void cat_cost_section(FILE *f, const char *report_path)
 /* bench/speed's sbn enumeration timing (DIR/cost-sbn.csv), one row. */
 static void sbn_cost_section(FILE *f, const char *report_path)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s", report_path);
-    char *slash = strrchr(path, '/');
-    snprintf(slash ? slash + 1 : path, sizeof path - (size_t)(slash ? slash + 1 - path : 0), "cost-sbn.csv");
-    FILE *c = fopen(path, "r");
+    FILE *c = open_sibling(report_path, "cost-sbn.csv");
     if (!c) return;
     char line[1024], prob[256];
     double g, d, ratio, rate, te;
