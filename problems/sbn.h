@@ -36,7 +36,8 @@ typedef struct {
 int gv_sbn_get_model(const gv_problem *p, gv_sbn_model *m); /* 0, or -1 if p is not an sbn */
 
 /* Sum over j < P of x_j a_j - softplus(a_j) = sum log Bernoulli(x_j; sigma(a_j)): the vectorised
- * kernel (absolute error below 1e-15 per term), and the libm reference. */
+ * kernel (softplus to ~1e-15 relative; a term's error is a few ulp of |a|, as with libm; finite
+ * for |a| < 8e307), and the libm reference. */
 double gv_sbn_loglik_fast(const double *a, const double *x, int P);  /* AVX2 where the CPU has it */
 double gv_sbn_loglik_sse2(const double *a, const double *x, int P);  /* the 2-lane baseline: same bits */
 double gv_sbn_loglik_libm(const double *a, const double *x, int P);

@@ -207,6 +207,16 @@ expect 2 "bad4.csv:[0-9]+: expected c,ROW,COL,VALUE" $G exact -p "sbn:params=$T/
 sed 's/^b,0,0,/q,0,0,/' "$T/sp.csv" >"$T/bad5.csv"
 expect 2 "unknown parameter 'q'; valid: b, W, c, A, a" $G exact -p "sbn:params=$T/bad5.csv"
 expect 2 "cannot open params file" $G exact -p "sbn:params=$T/nope.csv"
+sed 's/^b,1,0,.*/b,1,0,/' "$T/sp.csv" >"$T/bad6.csv"
+expect 2 "bad6.csv:3: expected b,ROW,COL,VALUE" $G exact -p "sbn:params=$T/bad6.csv"
+sed 's/^a,2,0,.*/a,2,0,1e308/' "$T/sp.csv" >"$T/bad7.csv"
+expect 2 "\|VALUE\| <= 1e\+06" $G exact -p "sbn:params=$T/bad7.csv"
+: >"$T/bad8.csv"
+expect 2 "params file .*bad8.csv is empty" $G exact -p "sbn:params=$T/bad8.csv"
+expect 2 "holds the encoder .*do not give enc_scale" $G exact -p "sbn:params=$T/sp.csv,enc_scale=1"
+mkdir -p "$T/fm" && cp /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz "$T/fm/" 2>/dev/null
+printf '\377\377\377\377\377\377\377\377' | dd of="$T/fm/t10k-images-idx3-ubyte.gz" bs=1 seek=2000000 conv=notrunc 2>/dev/null
+expect 2 "is corrupt \(zlib error" $G exact -p "sbn:data=fashion-mnist,split=test,D=3,N=2,dir=$T/fm"
 expect 2 "D, P and scale come from the params file" $G exact -p "sbn:params=$T/sp.csv,D=3"
 expect 2 "cannot open $T/nodir/train-images-idx3-ubyte.gz.*dataset-fashion-mnist" $G exact -p "sbn:data=fashion-mnist,dir=$T/nodir"
 expect 2 "size=9: valid sizes are 7 and 14" $G exact -p sbn:data=fashion-mnist,size=9
