@@ -270,9 +270,20 @@ YTOP = YHI * 1.25
 
 # $DATA: one index block per group with at least one real value, in file (= step) order; a
 # numerically-zero record stays in the block as NaN so that the line and band break there.
+# One pass distributes the rows into a datablock per group ($G1, $G2, ...; a scan of every row per
+# group was quadratic: minutes for a basket recorded at every step), then the blocks are copied out.
 array BLK[NG]
 NBLK = 0
 NREC = 0
+do for [g=1:NG] { if (CNTR[g] > 0) { eval sprintf("set print $G%d", g) } }
+do for [i=1:|$ROWS|] {
+    L = $ROWS[i]
+    g = int(tonum(word(L, 1)))
+    if (g >= 1 && g <= NG && CNTR[g] > 0) {
+        eval sprintf("set print $G%d append", g)
+        print sprintf("%s %s %s %s", word(L, 2), word(L, 3), word(L, 4), word(L, 5))
+    }
+}
 set print $DATA
 do for [g=1:NG] {
     BLK[g] = -1
@@ -280,10 +291,8 @@ do for [g=1:NG] {
         BLK[g] = NBLK
         NBLK = NBLK + 1
         NREC = (CNT[g] > NREC) ? CNT[g] : NREC
-        do for [i=1:|$ROWS|] {
-            L = $ROWS[i]
-            if (int(tonum(word(L, 1))) == g) { print sprintf("%s %s %s %s", word(L, 2), word(L, 3), word(L, 4), word(L, 5)) }
-        }
+        eval sprintf("NB_G = |$G%d|", g)
+        do for [i=1:NB_G] { eval sprintf("print $G%d[%d]", g, i) }
         print ""
         print ""
     }
