@@ -271,21 +271,7 @@ static void test_copula_bivariate(void **unused)
 
 /* ------------------------------------------------------------------ the estimators' own samples */
 
-/* A problem whose f records every point it is evaluated at (and returns 0). */
-typedef struct {
-    int D, n_log, cap;
-    int *log; /* cap x D */
-} spy_t;
-
-static double spy_f(const void *v, const int *z)
-{
-    spy_t *s = (spy_t *)v; /* the object is not const: the hook's signature is */
-    if (s->n_log < s->cap) memcpy(s->log + (size_t)s->n_log * s->D, z, (size_t)s->D * sizeof *z);
-    s->n_log++;
-    return 0;
-}
-
-static const gv_problem_type spy_type = {.name = "spy", .objective = GV_OBJ_EXPECTATION, .f = spy_f};
+/* (the spy problem that records the points f is evaluated at: tests/testkit.h) */
 
 static const double law_theta[] = {0.02, 0.2, 0.45, 0.5, 0.55, 0.8, 0.98};
 #define LAW_D ((int)(sizeof law_theta / sizeof law_theta[0]))

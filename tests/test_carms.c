@@ -328,21 +328,7 @@ static void test_joint_tiny(void **unused)
 
 /* ------------------------------------------------------------------ the estimators' own samples */
 
-/* A problem whose f records every point it is evaluated at (and returns 0). */
-typedef struct {
-    int D, n_log, cap;
-    int *log; /* cap x D */
-} spy_t;
-
-static double spy_f(const void *v, const int *z)
-{
-    spy_t *s = (spy_t *)v; /* the object is not const: the hook's signature is */
-    if (s->n_log < s->cap) memcpy(s->log + (size_t)s->n_log * s->D, z, (size_t)s->D * sizeof *z);
-    s->n_log++;
-    return 0;
-}
-
-static const gv_problem_type spy_type = {.name = "spy", .objective = GV_OBJ_EXPECTATION, .f = spy_f};
+/* (the spy problem that records the points f is evaluated at: tests/testkit.h) */
 
 /* units of several sizes in one layout */
 static const pi_case mc_units[] = {

@@ -50,6 +50,24 @@ static int n_bad;
     "sbn:D=3,P=5,N=2,enc_scale=0.5", \
 }
 
+/* A problem whose f records every point it is evaluated at (and returns 0): the samples an estimator
+ * draws, for tests of their law. */
+typedef struct {
+    int D, n_log, cap;
+    int *log; /* cap x D */
+} spy_t;
+
+static inline double spy_f(const void *v, const int *z)
+{
+    spy_t *s = (spy_t *)v; /* the object is not const: the hook's signature is */
+    if (s->n_log < s->cap) memcpy(s->log + (size_t)s->n_log * s->D, z, (size_t)s->D * sizeof *z);
+    s->n_log++;
+    return 0;
+}
+
+static const gv_problem_type spy_type __attribute__((unused)) = {.name = "spy", .objective = GV_OBJ_EXPECTATION,
+                                                                  .f = spy_f};
+
 #ifndef GV_TESTKIT_NO_FIXTURE /* files with a fixture of their own define this first */
 typedef struct {
     gv_problem *p;
