@@ -186,7 +186,9 @@ static void gfun_synthetic(const gv_problem *p, const double *x, double *g)
     for (int q = 0; q < P; q++) sx += (q + 1) * x[q];
     for (int q = 0; q < P; q++) g[q] = sin(1.3 * q + sx) + x[q] * x[(q + 1) % P];
 }
-static void gfun_problem(const gv_problem *p, const double *x, double *g) { p->type->grad_ftilde(p->state, x, g); }
+/* the problem's grad f~ at the point of the fixture in use (gfun_pt; problems with grad_ftilde_at need it) */
+static const gv_point *gfun_pt;
+static void gfun_problem(const gv_problem *p, const double *x, double *g) { gv_problem_grad_ftilde(p, gfun_pt, x, g); }
 typedef void (*gfun_t)(const gv_problem *, const double *, double *);
 
 /* The CATALOGUE double-cv formula, literally, for K samples z[k] (K x n_units):
@@ -207,7 +209,7 @@ static void ref_dcv(const gv_problem *pb, const double *prob, const int *z, int 
         embed(L, z + (size_t)k * U, x + (size_t)k * P);
         for (int q = 0; q < P; q++) s[(size_t)k * P + q] = x[(size_t)k * P + q] - prob[q];
         G(pb, x + (size_t)k * P, g + (size_t)k * P);
-        f[k] = gv_problem_f(pb, NULL, z + (size_t)k * U);
+        f[k] = gv_problem_f(pb, gfun_pt, z + (size_t)k * U);
         for (int q = 0; q < P; q++) gb[q] += g[(size_t)k * P + q] / K;
     }
     for (int k = 0; k < K; k++) {
@@ -253,7 +255,7 @@ static void ref_muprop(const gv_problem *pb, const double *prob, const int *z, i
     for (int q = 0; q < P; q++) out[q] = Fg[q], mag[q] = fabs(Fg[q]);
     for (int k = 0; k < K; k++) {
         embed(L, z + (size_t)k * U, x);
-        double dot = 0, f = gv_problem_f(pb, NULL, z + (size_t)k * U);
+        double dot = 0, f = gv_problem_f(pb, gfun_pt, z + (size_t)k * U);
         for (int q = 0; q < P; q++) s[q] = x[q] - prob[q], dot += gt[q] * s[q];
         for (int q = 0; q < P; q++) {
             out[q] += (f - ft - dot) * s[q] / K;
@@ -271,6 +273,8 @@ static const char *const small_specs[] = {
     "bernoulli-coupled:D=6,seed=3",
     "categorical-abs:D=3,C=4,seed=2",
     "categorical-linear:D=2,C=3,seed=5",
+    "categorical-coupled:D=3,C=3/4/2,seed=2", /* non-separable categorical */
+    "sbn:D=3,P=5,N=2,enc_scale=0.5",          /* one-layer sigmoid belief net: f at the point (f_at) */
 };
 #define N_SMALL (sizeof small_specs / sizeof small_specs[0])
 
@@ -332,6 +336,7 @@ static void test_identity_dcv_alpha0_is_rloo(void **unused)
     for (size_t i = 0; i < N_SMALL; i++) {
         fixture f;
         assert_int_equal(fx_open(&f, small_specs[i]), 0);
+        gfun_pt = &f.pt;
         for (int K = 2; K <= 4; K++) {
             const char *names[] = {"double-cv:alpha=0", "double-cv"}; /* fresh learned state: alpha = 0 */
             for (int e = 0; e < 2; e++) {
@@ -352,6 +357,7 @@ static void test_identity_leg_is_tokui_sato(void **unused)
     for (size_t i = 0; i < N_SMALL; i++) {
         fixture f;
         assert_int_equal(fx_open(&f, small_specs[i]), 0);
+        gfun_pt = &f.pt;
         for (int K = 1; K <= 3; K++) {
             int ok;
             double w = compare_pair(&f, "leg", "tokui-sato", K, 1e-12, scale_local, SEED + 10 + K, &ok);
@@ -374,13 +380,14 @@ static void test_matches_catalogue_formula(void **unused)
     for (size_t i = 0; i < N_SMALL; i++) {
         fixture f;
         assert_int_equal(fx_open(&f, small_specs[i]), 0);
+        gfun_pt = &f.pt;
         const int P = f.p->layout.n_params, U = f.p->layout.n_units;
         double *ge = malloc((size_t)P * sizeof *ge), *gr = malloc((size_t)P * sizeof *gr);
         double *mag = malloc((size_t)P * sizeof *mag);
         int *z = malloc((size_t)4 * U * sizeof *z);
-        double *gt = malloc((size_t)P * sizeof *gt), ft = f.p->type->ftilde(f.p->state, f.pt.prob);
+        double *gt = malloc((size_t)P * sizeof *gt), ft = gv_problem_ftilde(f.p, &f.pt, f.pt.prob);
         assert_true(ge && gr && mag && z && gt);
-        f.p->type->grad_ftilde(f.p->state, f.pt.prob, gt);
+        gv_problem_grad_ftilde(f.p, &f.pt, f.pt.prob, gt);
         for (int K = 1; K <= 4; K++) {
             for (int e = 0; e < 3; e++) { /* two double-cv alphas, muprop */
                 if (e < 2 && K < 2) continue;
@@ -512,6 +519,7 @@ static void test_enumeration(void **unused)
     for (size_t i = 0; i < 4; i++) {
         fixture f;
         assert_int_equal(fx_open(&f, specs[i]), 0);
+        gfun_pt = &f.pt;
         const int P = f.p->layout.n_params;
         double *mean = malloc((size_t)P * sizeof *mean), *var = malloc((size_t)P * sizeof *var);
         assert_true(mean && var);
@@ -537,8 +545,8 @@ static void test_enumeration(void **unused)
                 if (syn)
                     for (int q = 0; q < P; q++) gt[q] = 3 * cos(2.0 * q + 1);
                 else {
-                    ft = f.p->type->ftilde(f.p->state, f.pt.prob);
-                    f.p->type->grad_ftilde(f.p->state, f.pt.prob, gt);
+                    ft = gv_problem_ftilde(f.p, &f.pt, f.pt.prob);
+                    gv_problem_grad_ftilde(f.p, &f.pt, f.pt.prob, gt);
                 }
                 memset(mean, 0, (size_t)P * sizeof *mean);
                 double scale = 0, worst = 0;
@@ -566,6 +574,7 @@ static void test_enumeration(void **unused)
         snprintf(spec, sizeof spec, "bernoulli-quadratic:D=%d,t=%g,p=%g", cases[i].D, cases[i].t, cases[i].theta);
         fixture f;
         assert_int_equal(fx_open(&f, spec), 0);
+        gfun_pt = &f.pt;
         const int P = f.p->layout.n_params;
         double mean[3], var[3], eab, ebb;
         const double as = dcv_closed_alpha_star(&cases[i]), al[] = {0, as, 0.4};
@@ -581,8 +590,8 @@ static void test_enumeration(void **unused)
         }
         /* muprop, K = 1: every single state */
         const int S = (int)gv_support_size(&f.p->layout);
-        double mm[3] = {0}, m2[3] = {0}, g[3], mag[3], gt[3], ft = f.p->type->ftilde(f.p->state, f.pt.prob);
-        f.p->type->grad_ftilde(f.p->state, f.pt.prob, gt);
+        double mm[3] = {0}, m2[3] = {0}, g[3], mag[3], gt[3], ft = gv_problem_ftilde(f.p, &f.pt, f.pt.prob);
+        gv_problem_grad_ftilde(f.p, &f.pt, f.pt.prob, gt);
         int z[3] = {0};
         for (int k = 0; k < S; k++) {
             double w = q_of(&f.pt, z);
