@@ -17,13 +17,15 @@
 
 #include "harness/cli.h"
 
-const char *const gv_figure_kinds[] = {"basket",    "basket-theta", "bias-var", "budget",  "coord-var", "cosine",
-                                       "tau-sweep", "trajectory",   "trunc",    "var-vs-K", NULL};
-/* The file a figure kind reads: the entry's CSV, its FILE.basket.csv (basket kinds) or its
- * FILE.coord.csv (coord-var: a run entry with --per-coord). */
+const char *const gv_figure_kinds[] = {"basket",     "basket-theta", "bias-var", "budget", "coord-var", "cosine",
+                                       "learning",   "tau-sweep",    "trajectory", "trunc", "var-vs-K", NULL};
+/* The file a figure kind reads: the entry's CSV, its FILE.basket.csv (basket kinds), its
+ * FILE.coord.csv (coord-var: a run entry with --per-coord) or its FILE.seeds.csv (learning: a train
+ * entry over several seeds or on a problem with held-out sets). */
 static const char *figure_input(const char *kind)
 {
-    return !strncmp(kind, "basket", 6) ? ".basket.csv" : !strcmp(kind, "coord-var") ? ".coord.csv" : ".csv";
+    return !strncmp(kind, "basket", 6) ? ".basket.csv" : !strcmp(kind, "coord-var") ? ".coord.csv"
+           : !strcmp(kind, "learning") ? ".seeds.csv" : ".csv";
 }
 static const char *const run_figures[] = {"var-vs-K", "bias-var", NULL};
 static const char *const train_figures[] = {"trajectory", NULL};
@@ -261,6 +263,9 @@ int gv_cmd_bench(int argc, char **argv)
                 prc = GV_EUSAGE;
                 snprintf(perr, sizeof perr, "figure coord-var needs a run entry with --per-coord (it reads %s.coord.csv)",
                          e->name);
+            } else if (!strcmp(e->figs[k], "learning") && !e->train) {
+                prc = GV_EUSAGE;
+                snprintf(perr, sizeof perr, "figure learning needs a train entry (it reads %s.seeds.csv)", e->name);
             }
         if (prc) {
             rc = GV_EUSAGE;

@@ -50,15 +50,20 @@ int gv_cmd_train(int argc, char **argv);
 
 /* Trajectory mode (harness/train.c).  argv[0] is "train".  Returns GV_OK, GV_EUSAGE, GV_EFAIL
  * or -2 for --help; with validate_only nothing runs.  Summaries for reports: one per trajectory
- * (basket = 0: first/final/best/worst objective), then one per basket (estimator, K) (basket = 1:
+ * (estimator, K, seed) (basket = 0: first/final/best/worst objective), then one per basket
+ * (estimator, K, seed) (basket = 1:
  * first/final = var_mean at the first/last recorded step, best/worst = its lowest/highest,
  * evals_per_step = f evaluations per estimate). */
 typedef struct {
     int basket;
     char estimator[GV_SPECLEN];
     int K;
+    uint64_t seed;
     long last_step;
     double first, final, best, worst, evals_per_step; /* best = lowest, worst = highest objective */
+    double eval[4];     /* trajectories: the last record's held-out values (train value, train log p(x),
+                           test value, test log p(x)); NAN where the problem has none */
+    double outer_final; /* baskets: var_mean of the phi-gradient at the last record (NAN: no phi) */
     const char *status;
     char message[GV_ERRLEN];
 } gv_traj_summary;

@@ -36,7 +36,7 @@ void gv_csv_field(FILE *out, const char *s, int last)
     fputc(last ? '\n' : ',', out);
 }
 
-static void put_num(FILE *out, double x, int last)
+void gv_csv_num(FILE *out, double x, int last)
 {
     char b[64];
     gv_fmt_num(b, sizeof b, x);
@@ -76,7 +76,7 @@ int gv_write_rows(FILE *out, const gv_row *rows, int n)
                             s->var_mean, s->var_mean_se, s->var_sum, s->var_max, s->log10_var_mean, s->bias2,
                             s->bias2_raw, s->bias_z_max, s->mse, s->cos_mean, s->cos_var, s->snr,
                             s->work_norm_var};
-        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) put_num(out, v[k], 0);
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) gv_csv_num(out, v[k], 0);
         snprintf(b, sizeof b, "%.0f", isnan(s->nonfinite) ? 0.0 : s->nonfinite);
         gv_csv_field(out, b, 0);
         gv_csv_field(out, r->status, 0);
@@ -103,11 +103,11 @@ int gv_write_coord_rows(FILE *out, const gv_row *rows, int n)
             gv_csv_field(out, r->wrt ? r->wrt : "eta", 0);
             snprintf(b, sizeof b, "%d", q);
             gv_csv_field(out, b, 0);
-            put_num(out, r->coord_exact[q], 0);
-            put_num(out, r->coord_mean[q], 0);
-            put_num(out, r->coord_var[q], 0);
+            gv_csv_num(out, r->coord_exact[q], 0);
+            gv_csv_num(out, r->coord_mean[q], 0);
+            gv_csv_num(out, r->coord_var[q], 0);
             double R = r->s.replicates, sd = sqrt(r->coord_var[q] / R);
-            put_num(out, sd > 0 ? fabs(r->coord_mean[q] - r->coord_exact[q]) / sd : NAN, 1);
+            gv_csv_num(out, sd > 0 ? fabs(r->coord_mean[q] - r->coord_exact[q]) / sd : NAN, 1);
         }
     }
     return ferror(out) ? -1 : 0;

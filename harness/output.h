@@ -25,6 +25,8 @@ int gv_save_meta(const char *path, const gv_meta *meta, char *err);
 
 /* One CSV field (quoted by libcsv only when it needs it), then ',' or '\n'. */
 void gv_csv_field(FILE *out, const char *s, int last);
+/* One number as a field (gv_fmt_num). */
+void gv_csv_num(FILE *out, double x, int last);
 /* Write via fn into a temporary file next to path, fsync, rename over path. */
 int gv_atomic_write(const char *path, int (*fn)(FILE *, const void *), const void *ctx, char *err);
 /* path with its .csv suffix replaced by suffix (e.g. ".meta", ".basket.csv") */

@@ -59,8 +59,8 @@ static void basket_table(FILE *f, const gv_report_entry *e)
         if (!s->basket) continue;
         if (!header) {
             fprintf(f, "Gradient basket (var_mean of R frozen-point estimates at the trajectory's points; raw rows in "
-                       "`%s.basket.csv`)\n\n| estimator | K | var at step 0 | var at the last step | lowest | highest | "
-                       "f_evals | status |\n|---|---:|---:|---:|---:|---:|---:|---|\n", e->name);
+                       "`%s.basket.csv`)\n\n| estimator | K | seed | var at step 0 | var at the last step | lowest | "
+                       "highest | f_evals | status |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n", e->name);
             header = 1;
         }
         char a[48], b[48], c[48], d[48], ev[48];
@@ -69,10 +69,72 @@ static void basket_table(FILE *f, const gv_report_entry *e)
         num(c, sizeof c, isinf(s->best) ? NAN : s->best, "%.4g");
         num(d, sizeof d, isinf(s->worst) ? NAN : s->worst, "%.4g");
         num(ev, sizeof ev, s->evals_per_step, "%.3g");
-        fprintf(f, "| %s | %d | %s | %s | %s | %s | %s | %s%s%s |\n", s->estimator, s->K, a, b, c, d, ev, s->status,
-                s->message[0] ? ": " : "", s->message);
+        fprintf(f, "| %s | %d | %llu | %s | %s | %s | %s | %s | %s%s%s |\n", s->estimator, s->K,
+                (unsigned long long)s->seed, a, b, c, d, ev, s->status, s->message[0] ? ": " : "", s->message);
     }
     if (header) fputc('\n', f);
+}
+
+/* mean ± s.d. over the summaries in idx[0..n) of value v(s) (NaN values skipped). */
+static void mean_sd(char *b, size_t len, const gv_traj_summary *const *ss, int n, int which, const char *fmt)
+{
+    double m = 0, s2 = 0, k = 0;
+    for (int i = 0; i < n; i++) {
+        const double v = which < 4 ? ss[i]->eval[which] : which == 4 ? ss[i]->final : ss[i]->outer_final;
+        if (isnan(v)) continue;
+        k++;
+        const double d = v - m;
+        m += d / k, s2 += d * (v - m);
+    }
+    char a[28], c[28];
+    if (k == 0) { snprintf(b, len, "–"); return; }
+    num(a, sizeof a, m, fmt);
+    if (k < 2) { snprintf(b, len, "%s", a); return; }
+    num(c, sizeof c, sqrt(s2 / (k - 1)), "%.2g");
+    snprintf(b, len, "%s ± %s", a, c);
+}
+
+/* Train entries over several seeds or with held-out sets (sbn training): per (estimator, K), the
+ * final exact values as mean ± s.d. over the seeds, and the final basket variance. */
+static void seeds_table(FILE *f, const gv_report_entry *e)
+{
+    int many = 0, held = 0;
+    for (int j = 0; j < e->ntraj; j++) {
+        const gv_traj_summary *s = &e->traj[j];
+        if (s->seed != e->traj[0].seed) many = 1;
+        if (!s->basket && (!isnan(s->eval[0]) || !isnan(s->eval[3]))) held = 1;
+    }
+    if (!many && !held) return;
+    const gv_traj_summary **tr = malloc((size_t)e->ntraj * sizeof *tr), **bk = malloc((size_t)e->ntraj * sizeof *bk);
+    char *seen = calloc((size_t)e->ntraj + 1, 1);
+    if (!tr || !bk || !seen) { free(tr), free(bk), free(seen); return; }
+    fprintf(f, "Final values over seeds (mean ± s.d. over the trajectories of each estimator and K; exact, at the last "
+               "recorded step; the held-out sets — the training pool at its fixed binarisation and the test set — at the "
+               "final parameters, value = the problem's objective (sbn: the ELBO), log p(x) exact; per step in "
+               "`%s.seeds.csv`)\n\n"
+               "| estimator | K | seeds | objective (batch) | train value | train log p(x) | test value | test log p(x) | "
+               "basket var (φ) | evaluations per step |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", e->name);
+    for (int j = 0; j < e->ntraj; j++) {
+        const gv_traj_summary *s = &e->traj[j];
+        if (s->basket || seen[j]) continue;
+        int nt = 0, nb = 0;
+        for (int i = j; i < e->ntraj; i++) {
+            const gv_traj_summary *u = &e->traj[i];
+            if (u->K != s->K || strcmp(u->estimator, s->estimator)) continue;
+            if (u->basket) bk[nb++] = u;
+            else tr[nt++] = u, seen[i] = 1;
+        }
+        char c[6][64], ev[48];
+        mean_sd(c[0], sizeof c[0], tr, nt, 4, "%.6g");
+        for (int q = 0; q < 4; q++) mean_sd(c[1 + q], sizeof c[1 + q], tr, nt, q, "%.6g");
+        int outer = nb > 0 && !isnan(bk[0]->outer_final);
+        mean_sd(c[5], sizeof c[5], bk, nb, outer ? 5 : 4, "%.4g");
+        num(ev, sizeof ev, s->evals_per_step, "%.3g");
+        fprintf(f, "| %s | %d | %d | %s | %s | %s | %s | %s | %s%s | %s |\n", s->estimator, s->K, nt, c[0], c[1], c[2],
+                c[3], c[4], c[5], nb && !outer ? " (η)" : "", ev);
+    }
+    fputc('\n', f);
+    free(tr), free(bk), free(seen);
 }
 
 static int has_figure(const gv_report_entry *e, const char *kind)
@@ -285,9 +347,9 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
         const gv_report_entry *e = &E[i];
         fprintf(f, "## %s\n\n", e->name);
         if (e->traj) { /* a train entry: one row per trajectory */
-            fprintf(f, "Trajectories (exact objective; raw rows in `%s.csv`)\n\n| estimator | K | steps | objective at "
-                       "step 0 | final | lowest | highest | evaluations per step | status |\n"
-                       "|---|---:|---:|---:|---:|---:|---:|---:|---|\n", e->name);
+            fprintf(f, "Trajectories (exact objective; raw rows in `%s.csv`)\n\n| estimator | K | seed | steps | objective "
+                       "at step 0 | final | lowest | highest | evaluations per step | status |\n"
+                       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", e->name);
             for (int j = 0; j < e->ntraj; j++) {
                 const gv_traj_summary *s = &e->traj[j];
                 if (s->basket) continue;
@@ -297,10 +359,12 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
                 num(c, sizeof c, s->best, "%.6g");
                 num(d, sizeof d, s->worst, "%.6g");
                 num(ev, sizeof ev, s->evals_per_step, "%.3g");
-                fprintf(f, "| %s | %d | %ld | %s | %s | %s | %s | %s | %s%s%s |\n", s->estimator, s->K, s->last_step, a, b,
-                        c, d, ev, s->status, s->message[0] ? ": " : "", s->message);
+                fprintf(f, "| %s | %d | %llu | %ld | %s | %s | %s | %s | %s | %s%s%s |\n", s->estimator, s->K,
+                        (unsigned long long)s->seed, s->last_step, a, b, c, d, ev, s->status, s->message[0] ? ": " : "",
+                        s->message);
             }
             fputc('\n', f);
+            seeds_table(f, e);
             basket_table(f, e);
         }
         /* the bias flag is family-wise over every coordinate of every row of this entry */

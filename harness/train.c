@@ -22,7 +22,8 @@
 static const char train_usage[] =
     "usage: gradvar train -p SPEC -e EST[,EST...] [-K K] --steps N [--lr X] [--opt adam|sgd|rmsprop]\n"
     "                     [--maximise] [--every N] [--basket EST,...] [--basket-R R] [--seed S]\n"
-    "                     [--basket-K K,...] [--until-prob X] [-o FILE.csv] [--max-states N] [--threads N] [--no-timing] [-q]\n"
+    "                     [--basket-K K,...] [--until-prob X] [--model-lr X] [-o FILE.csv] [--max-states N]\n"
+    "                     [--threads N] [--no-timing] [-q]\n"
     "\n"
     "Optimises the problem's parameters (eta, or its outer parameters phi if it has them: the\n"
     "estimates are mapped by J^T) from its initial point with each estimator's own\n"
@@ -40,23 +41,35 @@ static const char train_usage[] =
     "  --basket-K L   the K values of the basket (default: the training K); a basket estimator\n"
     "                 that cannot run at some K gives rows with status incompatible\n"
     "  --until-prob X stop (after recording) at the first step where the mean unit probability >= X\n"
+    "  --seed S[,S...] master seed(s): one trajectory per (estimator, K, seed) (default 1)\n"
+    "  --model-lr X   a problem with a model of its own (sbn: decoder and prior) trains it beside phi\n"
+    "                 by its standard stochastic gradient from K fresh samples of q per step, with the\n"
+    "                 same optimiser at learning rate X (default: --lr; 0 keeps the model fixed).\n"
+    "                 A problem with minibatches (sbn train_n > N, binarise=dynamic) draws a new batch\n"
+    "                 every step from a data stream of (seed, problem), the same for every estimator;\n"
+    "                 a problem with held-out sets records their exact objective and log-likelihood\n"
     "  -K K[,K...]    samples per estimate (default 2): one trajectory per (estimator, K), or the\n"
     "                 estimator's own K if its spec pins one (-e arsm:K=1 -e rloo:K=30); an\n"
     "                 estimator that cannot run at some K gets a row with status incompatible\n"
     "                 there (with --basket: one K, also the basket's default)\n"
     "Output: FILE.csv trajectory rows (problem, estimator, K, seed, step, objective, grad_norm,\n"
-    "param_mean, prob_mean, f_evals, ftilde_evals, grad_evals, seconds, status, message) and, with\n"
-    "--basket, FILE.basket.csv in the summary schema of `run` with `step` filled in.\n";
+    "param_mean, prob_mean, f_evals, ftilde_evals, grad_evals, seconds, train_value, train_logml,\n"
+    "test_value, test_logml, status, message) and, with --basket, FILE.basket.csv in the summary\n"
+    "schema of `run` with `step` filled in; with several seeds or held-out sets, FILE.seeds.csv:\n"
+    "mean and s.d. over seeds per (estimator, K, step).\n";
 
 const char *const gv_traj_columns[] = {"problem", "estimator", "K", "seed", "step", "objective", "grad_norm",
                                        "param_mean", "prob_mean", "f_evals", "ftilde_evals", "grad_evals",
-                                       "seconds", "status", "message", NULL};
+                                       "seconds", "train_value", "train_logml", "test_value", "test_logml",
+                                       "status", "message", NULL};
 
 typedef struct {
     char estimator[GV_SPECLEN];
     int K;
+    uint64_t seed;
     long step;
     double objective, grad_norm, param_mean, prob_mean, f_evals, ftilde_evals, grad_evals, seconds;
+    double eval[4]; /* exact on the held-out sets: train value, train log p(x), test value, test log p(x) */
     const char *status;
     char message[GV_ERRLEN];
 } traj_row;
@@ -76,7 +89,10 @@ typedef struct {
     int basket_self; /* --basket self: each trajectory measures its own estimator */
     long steps, every, basket_R, W;
     double lr, max_states, until_prob; /* until_prob: NAN = run all steps */
-    uint64_t seed;
+    double model_lr;                   /* NAN: = lr */
+    uint64_t seed;                     /* the first of seeds[] (the .meta seed) */
+    uint64_t seeds[16];
+    int n_seeds;
     const char *out;
 } train_args;
 
@@ -108,7 +124,9 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     a->timing = 1;
     a->max_states = GV_DEFAULT_MAX_STATES;
     a->until_prob = NAN;
-    enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_UNTIL, O_BK, O_HELP };
+    a->model_lr = NAN;
+    enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_UNTIL, O_BK, O_MLR,
+           O_HELP };
     static const struct option lo[] = {
         {"problem", required_argument, 0, 'p'}, {"estimator", required_argument, 0, 'e'},
         {"steps", required_argument, 0, O_STEPS}, {"lr", required_argument, 0, O_LR},
@@ -118,6 +136,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
         {"seed", required_argument, 0, O_SEED}, {"max-states", required_argument, 0, O_MS},
         {"threads", required_argument, 0, O_TH}, {"no-timing", no_argument, 0, O_NT},
         {"until-prob", required_argument, 0, O_UNTIL}, {"basket-K", required_argument, 0, O_BK},
+        {"model-lr", required_argument, 0, O_MLR},
         {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     optind = 1;
@@ -168,8 +187,27 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
             if (num_arg("--basket-R", optarg, 2, 1e9, &x, err)) return GV_EUSAGE;
             a->basket_R = (long)x;
             break;
-        case O_SEED:
-            if (gv_cli_seed(optarg, &a->seed, err)) return GV_EUSAGE;
+        case O_SEED: {
+            a->n_seeds = 0;
+            const size_t sl = strlen(optarg);
+            if (!sl || optarg[0] == ',' || optarg[sl - 1] == ',' || strstr(optarg, ",,"))
+                return gv_err(err, "--seed %s: expected S or S1,S2,... (non-negative integers)", optarg), GV_EUSAGE;
+            char buf[1024];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            for (char *sv, *tok = strtok_r(buf, ",", &sv); tok; tok = strtok_r(NULL, ",", &sv)) {
+                if (a->n_seeds == 16) return gv_err(err, "--seed %s: at most 16 seeds", optarg), GV_EUSAGE;
+                if (gv_cli_seed(tok, &a->seeds[a->n_seeds], err)) return GV_EUSAGE;
+                for (int i = 0; i < a->n_seeds; i++)
+                    if (a->seeds[i] == a->seeds[a->n_seeds])
+                        return gv_err(err, "--seed %s: seed %s is given twice", optarg, tok), GV_EUSAGE;
+                a->n_seeds++;
+            }
+            if (!a->n_seeds) return gv_err(err, "--seed needs a value"), GV_EUSAGE;
+            a->seed = a->seeds[0];
+            break;
+        }
+        case O_MLR:
+            if (num_arg("--model-lr", optarg, 0, 1e6, &a->model_lr, err)) return GV_EUSAGE;
             break;
         case O_MS:
             if (num_arg("--max-states", optarg, 1, 1e300, &a->max_states, err)) return GV_EUSAGE;
@@ -196,6 +234,8 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     if (!a->n_est) return gv_err(err, "train needs at least one estimator (-e NAME)"), GV_EUSAGE;
     if (!a->steps) return gv_err(err, "train needs --steps N"), GV_EUSAGE;
     if (!a->n_K) a->K[a->n_K++] = 2;
+    if (!a->n_seeds) a->seeds[a->n_seeds++] = a->seed;
+    if (isnan(a->model_lr)) a->model_lr = a->lr;
     for (int j = 0; j < a->n_est; j++)
         if (gv_cli_pinned_K(&a->estimators[j], &a->est_K[j], err)) return GV_EUSAGE;
     for (int i = 0; i < a->n_basket; i++)
@@ -216,7 +256,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
 
 #define put_field gv_csv_field
 
-static int write_traj(FILE *f, const traj_row *rows, int n, const char *problem, uint64_t seed)
+static int write_traj(FILE *f, const traj_row *rows, int n, const char *problem)
 {
     for (int i = 0; gv_traj_columns[i]; i++) put_field(f, gv_traj_columns[i], !gv_traj_columns[i + 1]);
     for (int r = 0; r < n; r++) {
@@ -225,10 +265,10 @@ static int write_traj(FILE *f, const traj_row *rows, int n, const char *problem,
         put_field(f, problem, 0);
         put_field(f, t->estimator, 0);
         snprintf(b, sizeof b, "%d", t->K), put_field(f, b, 0);
-        snprintf(b, sizeof b, "%llu", (unsigned long long)seed), put_field(f, b, 0);
+        snprintf(b, sizeof b, "%llu", (unsigned long long)t->seed), put_field(f, b, 0);
         snprintf(b, sizeof b, "%ld", t->step), put_field(f, b, 0);
-        const double v[] = {t->objective, t->grad_norm, t->param_mean, t->prob_mean, t->f_evals,
-                            t->ftilde_evals, t->grad_evals, t->seconds};
+        const double v[] = {t->objective, t->grad_norm, t->param_mean, t->prob_mean, t->f_evals, t->ftilde_evals,
+                            t->grad_evals, t->seconds, t->eval[0], t->eval[1], t->eval[2], t->eval[3]};
         for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) gv_fmt_num(b, sizeof b, v[k]), put_field(f, b, 0);
         put_field(f, t->status, 0);
         put_field(f, t->message, 1);
@@ -236,11 +276,11 @@ static int write_traj(FILE *f, const traj_row *rows, int n, const char *problem,
     return ferror(f) ? -1 : 0;
 }
 
-typedef struct { const traj_row *rows; int n; const char *problem; uint64_t seed; } traj_ctx;
+typedef struct { const traj_row *rows; int n; const char *problem; } traj_ctx;
 static int w_traj(FILE *f, const void *c)
 {
     const traj_ctx *t = c;
-    return write_traj(f, t->rows, t->n, t->problem, t->seed);
+    return write_traj(f, t->rows, t->n, t->problem);
 }
 typedef struct { const gv_row *rows; int n; } basket_ctx;
 static int w_basket(FILE *f, const void *c)
@@ -280,6 +320,17 @@ static int record(traj_row *t, const gv_problem *p, const gv_point *pt, const do
     t->objective = ex->value;
     t->grad_norm = sqrt(gn);
     t->status = "ok";
+    for (int set = 0; set < 2; set++) { /* the held-out sets, exactly, at the current phi */
+        t->eval[2 * set] = t->eval[2 * set + 1] = NAN;
+        if (!p->type->evaluate || p->n_outer == 0) continue;
+        int e = p->type->evaluate(p, x, set, &t->eval[2 * set], &t->eval[2 * set + 1]);
+        if (e < 0) {
+            t->status = "error";
+            snprintf(t->message, sizeof t->message, "exact evaluation of the %s set failed", set ? "test" : "training");
+            return -1;
+        }
+        if (e > 0) t->eval[2 * set] = t->eval[2 * set + 1] = NAN;
+    }
     return 0;
 }
 
@@ -304,13 +355,15 @@ static traj_row *push_traj(train_out *o)
 }
 
 /* A last row saying why a trajectory stopped early. */
-static void end_row(train_out *o, const char *est, int K, long step, const char *status, const char *why)
+static void end_row(train_out *o, const char *est, int K, uint64_t seed, long step, const char *status,
+                    const char *why)
 {
     traj_row *t = push_traj(o);
     if (!t) return;
     snprintf(t->estimator, sizeof t->estimator, "%s", est);
-    t->K = K, t->step = step, t->status = status;
+    t->K = K, t->seed = seed, t->step = step, t->status = status;
     t->objective = t->grad_norm = t->param_mean = t->prob_mean = t->seconds = NAN;
+    for (int k = 0; k < 4; k++) t->eval[k] = NAN;
     snprintf(t->message, sizeof t->message, "%s at step %ld", why, step);
 }
 
@@ -325,10 +378,81 @@ static gv_row *push_basket(train_out *o)
     return &o->basket[o->nb++];
 }
 
+/* FILE.seeds.csv: per (estimator, K) (group 1, 2, ... in first-seen order; label = "ESTIMATOR K=k"
+ * with commas shown as ';') and per recorded step, the mean and s.d.
+ * over seeds of the trajectory's exact values, and (--basket self) of its basket var_mean (the
+ * phi-gradient's when the problem has outer parameters). */
+typedef struct { double n, m, s2; } mom_t; /* Welford */
+static void mom_add(mom_t *w, double v)
+{
+    if (isnan(v)) return;
+    w->n++;
+    const double d = v - w->m;
+    w->m += d / w->n;
+    w->s2 += d * (v - w->m);
+}
+static void mom_put(FILE *f, const mom_t *w, int last)
+{
+    gv_csv_num(f, w->n > 0 ? w->m : NAN, 0);
+    gv_csv_num(f, w->n > 1 ? sqrt(w->s2 / (w->n - 1)) : NAN, last);
+}
+
+typedef struct { const train_out *o; int self; } seeds_ctx;
+static int w_seeds(FILE *f, const void *c)
+{
+    const seeds_ctx *sc = c;
+    const train_out *o = sc->o;
+    static const char *const cols[] = {"group", "label", "estimator", "K", "step", "seeds", "objective_mean", "objective_sd",
+                                       "train_value_mean", "train_value_sd", "train_logml_mean", "train_logml_sd",
+                                       "test_value_mean", "test_value_sd", "test_logml_mean", "test_logml_sd",
+                                       "var_mean", "var_sd", NULL};
+    for (int i = 0; cols[i]; i++) gv_csv_field(f, cols[i], !cols[i + 1]);
+    char *done = calloc((size_t)o->n + 1, 1);
+    if (!done) return -1;
+    int group = 0;
+    for (int i = 0; i < o->n; i++) {
+        const traj_row *t = &o->rows[i];
+        if (done[i] || strcmp(t->status, "ok")) continue;
+        int first_of_group = 1;
+        for (int h = 0; h < i && first_of_group; h++)
+            if (!strcmp(o->rows[h].status, "ok") && o->rows[h].K == t->K && !strcmp(o->rows[h].estimator, t->estimator))
+                first_of_group = 0;
+        if (first_of_group) group++;
+        mom_t m[6] = {{0}};
+        for (int j = i; j < o->n; j++) {
+            const traj_row *u = &o->rows[j];
+            if (done[j] || strcmp(u->status, "ok") || u->K != t->K || u->step != t->step || strcmp(u->estimator, t->estimator))
+                continue;
+            done[j] = 1;
+            mom_add(&m[0], u->objective);
+            for (int q = 0; q < 4; q++) mom_add(&m[1 + q], u->eval[q]);
+            for (int b = 0; sc->self && b < o->nb; b++) {
+                const gv_row *w = &o->basket[b];
+                if (w->seed == u->seed && w->step == u->step && w->K == u->K && !strcmp(w->estimator, u->estimator) &&
+                    !strcmp(w->status, "ok"))
+                    mom_add(&m[5], w->outer ? w->outer->s.var_mean : w->s.var_mean);
+            }
+        }
+        char b[64];
+        snprintf(b, sizeof b, "%d", group), gv_csv_field(f, b, 0);
+        char lab[GV_SPECLEN + 32]; /* for figures: no commas, so never quoted */
+        snprintf(lab, sizeof lab, "%s K=%d", t->estimator, t->K);
+        for (char *q = lab; *q; q++) if (*q == ',') *q = ';';
+        gv_csv_field(f, lab, 0);
+        gv_csv_field(f, t->estimator, 0);
+        snprintf(b, sizeof b, "%d", t->K), gv_csv_field(f, b, 0);
+        snprintf(b, sizeof b, "%ld", t->step), gv_csv_field(f, b, 0);
+        snprintf(b, sizeof b, "%.0f", m[0].n), gv_csv_field(f, b, 0);
+        for (int q = 0; q < 6; q++) mom_put(f, &m[q], q == 5);
+    }
+    free(done);
+    return ferror(f) ? -1 : 0;
+}
+
 static int save_all(const train_args *a, const gv_problem *p, const train_out *o, const gv_meta *meta, char *err)
 {
     if (!a->out) return GV_OK;
-    traj_ctx tc = {o->rows, o->n, p->spec, a->seed};
+    traj_ctx tc = {o->rows, o->n, p->spec};
     int rc = gv_atomic_write(a->out, w_traj, &tc, err);
     if (!rc && a->n_basket) {
         char bp[4200];
@@ -336,15 +460,42 @@ static int save_all(const train_args *a, const gv_problem *p, const train_out *o
         basket_ctx bc = {o->basket, o->nb};
         rc = gv_atomic_write(bp, w_basket, &bc, err);
     }
+    if (!rc && (a->n_seeds > 1 || p->type->evaluate)) {
+        char sp[4200];
+        gv_sibling_path(a->out, ".seeds.csv", sp, sizeof sp);
+        seeds_ctx sc = {o, a->basket_self};
+        rc = gv_atomic_write(sp, w_seeds, &sc, err);
+    }
     if (!rc) rc = gv_save_meta(a->out, meta, err);
     return rc;
 }
 
-/* One trajectory of estimator spec `es_text` at K samples per estimate. */
-static int trajectory(const train_args *a, gv_problem *p, const char *es_text, int K, train_out *o,
-                      const gv_meta *meta, char *err)
+/* The optimiser's step for one parameter: m1, m2 its moments, b1t/b2t = beta^t. */
+#define ADAM_B1 0.9
+#define ADAM_B2 0.999
+
+static double opt_step(int opt, double g, double *m1, double *m2, double b1t, double b2t)
+{
+    const double b1 = ADAM_B1, b2 = ADAM_B2, rho = 0.99, tiny = 1e-8;
+    switch (opt) {
+    case OPT_SGD: return g;
+    case OPT_RMSPROP:
+        *m2 = rho * *m2 + (1 - rho) * g * g;
+        return g / (sqrt(*m2) + tiny);
+    default: /* Adam with bias correction */
+        *m1 = b1 * *m1 + (1 - b1) * g;
+        *m2 = b2 * *m2 + (1 - b2) * g * g;
+        return (*m1 / (1 - b1t)) / (sqrt(*m2 / (1 - b2t)) + tiny);
+    }
+}
+
+/* One trajectory of estimator spec `es_text` at K samples per estimate from master seed `seed`.
+ * theta0: the problem's initial model parameters (n_model), reinstalled first. */
+static int trajectory(const train_args *a, gv_problem *p, const char *es_text, int K, uint64_t seed,
+                      const double *theta0, train_out *o, const gv_meta *meta, char *err)
 {
     const int P = p->layout.n_params, outer = p->n_outer > 0, NX = outer ? p->n_outer : P;
+    const int NM = theta0 && a->model_lr > 0 ? p->n_model : 0; /* model parameters trained here */
     gv_spec es;
     gv_estimator *e = NULL;
     int rc = gv_spec_parse(es_text, &es, err);
@@ -352,35 +503,52 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
     if (rc < 0 && a->n_K > 1) { /* this K only: the row says why, the others run */
         char canon[GV_SPECLEN];
         gv_spec_canonical(&es, canon, sizeof canon);
-        end_row(o, canon, K, 0, "incompatible", err);
+        end_row(o, canon, K, seed, 0, "incompatible", err);
         return GV_OK;
     }
     if (rc) return rc < 0 ? GV_EUSAGE : rc;
+    if (theta0) p->type->model_set(p, theta0);
     gv_point pt;
     gv_exact ex;
-    /* x: the optimised parameters (eta itself, or phi with eta = eta(phi)); gx: the step's gradient in x */
+    /* x: the optimised parameters (eta itself, or phi with eta = eta(phi)); gx: the step's gradient in x;
+     * th / gth / n1 / n2: the model's parameters, gradient and moments */
     double *eta = malloc((size_t)P * sizeof(double)), *g = malloc((size_t)P * sizeof(double));
     double *x = malloc((size_t)NX * sizeof(double)), *gx = malloc((size_t)NX * sizeof(double));
     double *m1 = calloc((size_t)NX, sizeof(double)), *m2 = calloc((size_t)NX, sizeof(double));
-    gsl_rng *r = gv_rng_new(gv_rng_default(), gv_stream_seed(a->seed, p->spec, e->spec, K, 0, GV_STREAM_TRAIN));
-    if (!eta || !g || !x || !gx || !m1 || !m2 || !r || gv_point_init(&pt, &p->layout, p->eta) ||
-        gv_exact_alloc(&ex, &p->layout)) {
-        free(eta), free(g), free(x), free(gx), free(m1), free(m2), gsl_rng_free(r), gv_estimator_free(e);
+    double *th = malloc((size_t)(NM + 1) * sizeof(double)), *gth = malloc((size_t)(NM + 1) * sizeof(double));
+    double *n1 = calloc((size_t)(NM + 1), sizeof(double)), *n2 = calloc((size_t)(NM + 1), sizeof(double));
+    int *zs = malloc((size_t)p->layout.n_units * sizeof(int));
+    gsl_rng *r = gv_rng_new(gv_rng_default(), gv_stream_seed(seed, p->spec, e->spec, K, 0, GV_STREAM_TRAIN));
+    /* the batches: one stream per (seed, problem), so every estimator sees the same data */
+    gsl_rng *rd = gv_rng_new(gv_rng_default(), gv_stream_seed(seed, p->spec, "", 0, 0, GV_STREAM_DATA));
+    int ok = eta && g && x && gx && m1 && m2 && th && gth && n1 && n2 && zs && r && rd;
+    if (ok && gv_point_init(&pt, &p->layout, p->eta)) ok = 0;
+    else if (ok && gv_exact_alloc(&ex, &p->layout)) gv_point_free(&pt), ok = 0;
+    if (!ok) {
+        free(eta), free(g), free(x), free(gx), free(m1), free(m2), free(th), free(gth), free(n1), free(n2), free(zs);
+        gsl_rng_free(r), gsl_rng_free(rd), gv_estimator_free(e);
         return gv_err(err, "out of memory"), GV_EFAIL;
     }
     memcpy(eta, p->eta, (size_t)P * sizeof(double));
     memcpy(x, outer ? p->phi : p->eta, (size_t)NX * sizeof(double));
+    if (NM) memcpy(th, theta0, (size_t)NM * sizeof(double));
     gv_eval ev = {.problem = p, .pt = &pt, .exact = &ex};
-    const double sign = a->maximise ? 1.0 : -1.0, b1 = 0.9, b2 = 0.999, rho = 0.99, tiny = 1e-8;
+    const double sign = a->maximise ? 1.0 : -1.0;
     double t0 = gv_now_s(), last_save = t0, b1t = 1, b2t = 1;
     rc = GV_OK;
-    for (long step = 0;; step++) {
+    if (p->type->next_batch) { /* the first batch */
+        if (p->type->next_batch(p, rd)) rc = GV_EFAIL, gv_err(err, "%s: drawing a batch failed", p->spec);
+        if (outer) p->type->outer_map(p, x, eta);
+        gv_point_set(&pt, eta);
+    }
+    for (long step = 0; !rc; step++) {
         int recorded = 0, last = step == a->steps || mean_prob(&pt) >= a->until_prob;
         if (step % a->every == 0 || last) { /* exact objective (+ basket) at this point */
             traj_row *t = push_traj(o);
             if (!t) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
             snprintf(t->estimator, sizeof t->estimator, "%s", e->spec);
             t->K = K;
+            t->seed = seed;
             t->step = step;
             t->f_evals = (double)ev.n_f, t->ftilde_evals = (double)ev.n_ftilde, t->grad_evals = (double)ev.n_grad;
             t->seconds = a->timing ? gv_now_s() - t0 : NAN;
@@ -393,7 +561,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
                 const char *bname = a->basket_self ? es_text : a->basket[b];
                 gv_row *row = push_basket(o);
                 if (!row) { rc = GV_EFAIL; gv_err(err, "out of memory"); break; }
-                gv_engine_opts eo = {.R = a->basket_R, .W = a->W, .seed = gv_hash_mix(a->seed, (uint64_t)step),
+                gv_engine_opts eo = {.R = a->basket_R, .W = a->W, .seed = gv_hash_mix(seed, (uint64_t)step),
                                      .rng = gv_rng_default(), .timing = a->timing};
                 char msg[GV_ERRLEN];
                 if (gv_run_cell(p, &pt, &ex, bname, bK, &eo, 0, row, msg)) {
@@ -403,7 +571,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
                     break;
                 }
                 row->step = step;
-                row->seed = a->seed;
+                row->seed = seed;
             }
         }
         if (rc || last) break;
@@ -416,34 +584,35 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
         if (e->type->schedule) e->type->schedule(e->state, step);
         memset(g, 0, (size_t)P * sizeof(double));
         if (e->type->estimate(e->state, &ev, K, r, g)) {
-            end_row(o, e->spec, K, step, "error", "the estimator failed");
+            end_row(o, e->spec, K, seed, step, "error", "the estimator failed");
             break;
         }
         int finite = 1;
         for (int q = 0; q < P; q++) finite &= isfinite(g[q]) != 0;
+        if (NM) { /* the model's stochastic gradient from K fresh samples of q at this point */
+            memset(gth, 0, (size_t)NM * sizeof(double));
+            for (int k = 0; k < K; k++) {
+                gv_sample(&pt, r, zs);
+                p->type->model_grad(p, &pt, zs, 1.0 / K, gth);
+            }
+            for (int q = 0; q < NM; q++) finite &= isfinite(gth[q]) != 0;
+        }
         if (!finite) {
-            end_row(o, e->spec, K, step, "nonfinite", "non-finite gradient estimate; trajectory stopped");
+            end_row(o, e->spec, K, seed, step, "nonfinite", "non-finite gradient estimate; trajectory stopped");
             break;
         }
         if (e->type->adapt) e->type->adapt(e->state, &ev);
         if (outer) p->type->outer_vjp(p, g, gx);
         else memcpy(gx, g, (size_t)P * sizeof(double));
-        b1t *= b1, b2t *= b2;
-        for (int q = 0; q < NX; q++) {
-            const double gq = gx[q];
-            double d;
-            switch (a->opt) {
-            case OPT_SGD: d = gq; break;
-            case OPT_RMSPROP:
-                m2[q] = rho * m2[q] + (1 - rho) * gq * gq;
-                d = gq / (sqrt(m2[q]) + tiny);
-                break;
-            default: /* Adam with bias correction */
-                m1[q] = b1 * m1[q] + (1 - b1) * gq;
-                m2[q] = b2 * m2[q] + (1 - b2) * gq * gq;
-                d = (m1[q] / (1 - b1t)) / (sqrt(m2[q] / (1 - b2t)) + tiny);
-            }
-            x[q] += sign * a->lr * d;
+        b1t *= ADAM_B1, b2t *= ADAM_B2;
+        for (int q = 0; q < NX; q++) x[q] += sign * a->lr * opt_step(a->opt, gx[q], &m1[q], &m2[q], b1t, b2t);
+        if (NM) {
+            for (int q = 0; q < NM; q++) th[q] += sign * a->model_lr * opt_step(a->opt, gth[q], &n1[q], &n2[q], b1t, b2t);
+            p->type->model_set(p, th);
+        }
+        if (p->type->next_batch && p->type->next_batch(p, rd)) {
+            rc = GV_EFAIL, gv_err(err, "%s: drawing a batch failed", p->spec);
+            break;
         }
         if (outer) p->type->outer_map(p, x, eta);
         else memcpy(eta, x, (size_t)P * sizeof(double));
@@ -451,8 +620,8 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
     }
     gv_exact_free(&ex);
     gv_point_free(&pt);
-    free(eta), free(g), free(x), free(gx), free(m1), free(m2);
-    gsl_rng_free(r);
+    free(eta), free(g), free(x), free(gx), free(m1), free(m2), free(th), free(gth), free(n1), free(n2), free(zs);
+    gsl_rng_free(r), gsl_rng_free(rd);
     gv_estimator_free(e);
     return rc;
 }
@@ -466,10 +635,12 @@ static void summarise(const train_out *o, gv_traj_summary **out, int *n)
     int k = -1;
     for (int i = 0; i < o->n; i++) {
         const traj_row *t = &o->rows[i];
-        if (k < 0 || strcmp(s[k].estimator, t->estimator) || s[k].K != t->K) {
+        if (k < 0 || strcmp(s[k].estimator, t->estimator) || s[k].K != t->K || s[k].seed != t->seed) {
             k++;
             snprintf(s[k].estimator, sizeof s[k].estimator, "%s", t->estimator);
             s[k].K = t->K;
+            s[k].seed = t->seed;
+            for (int q = 0; q < 4; q++) s[k].eval[q] = NAN;
             s[k].first = t->objective;
             s[k].best = INFINITY, s[k].worst = -INFINITY;
             s[k].status = "ok";
@@ -481,6 +652,7 @@ static void summarise(const train_out *o, gv_traj_summary **out, int *n)
             if (t->objective < s[k].best) s[k].best = t->objective;
             if (t->objective > s[k].worst) s[k].worst = t->objective;
             if (t->step > 0) s[k].evals_per_step = (t->f_evals + t->ftilde_evals + t->grad_evals) / t->step;
+            for (int q = 0; q < 4; q++) s[k].eval[q] = t->eval[q];
         } else {
             s[k].status = t->status;
             snprintf(s[k].message, sizeof s[k].message, "%s", t->message);
@@ -490,12 +662,14 @@ static void summarise(const train_out *o, gv_traj_summary **out, int *n)
     for (int i = 0; i < o->nb; i++) {
         const gv_row *b = &o->basket[i];
         int j;
-        for (j = nt; j <= k && (strcmp(s[j].estimator, b->estimator) || s[j].K != b->K); j++) {}
+        for (j = nt; j <= k && (strcmp(s[j].estimator, b->estimator) || s[j].K != b->K || s[j].seed != b->seed); j++) {}
         if (j > k) {
             k = j;
             s[j].basket = 1;
             snprintf(s[j].estimator, sizeof s[j].estimator, "%s", b->estimator);
             s[j].K = b->K;
+            s[j].seed = b->seed;
+            for (int q = 0; q < 4; q++) s[j].eval[q] = NAN;
             s[j].first = b->s.var_mean;
             s[j].best = INFINITY, s[j].worst = -INFINITY;
             s[j].status = b->status;
@@ -503,6 +677,7 @@ static void summarise(const train_out *o, gv_traj_summary **out, int *n)
         }
         s[j].last_step = b->step;
         s[j].final = b->s.var_mean;
+        s[j].outer_final = b->outer ? b->outer->s.var_mean : NAN;
         s[j].evals_per_step = b->s.f_evals;
         if (b->s.var_mean < s[j].best) s[j].best = b->s.var_mean;
         if (b->s.var_mean > s[j].worst) s[j].worst = b->s.var_mean;
@@ -549,15 +724,23 @@ int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum
     train_out o = {0};
     gv_meta meta = {.seed = a.seed, .rng = gv_rng_default()->name, .command = cmd, .R = a.basket_R, .W = a.W,
                     .cells_total = 0};
-    for (int i = 0; i < a.n_est; i++) meta.cells_total += a.est_K[i] ? 1 : a.n_K;
+    for (int i = 0; i < a.n_est; i++) meta.cells_total += (a.est_K[i] ? 1 : a.n_K) * a.n_seeds;
+    double *theta0 = NULL; /* the model's initial parameters, reinstalled for every trajectory */
+    if (p->n_model > 0 && !(theta0 = malloc((size_t)p->n_model * sizeof *theta0)))
+        rc = GV_EFAIL, gv_err(err, "out of memory");
+    if (theta0) p->type->model_get(p, theta0);
     for (int i = 0; i < a.n_est && !rc; i++)
-        for (int k = 0; k < (a.est_K[i] ? 1 : a.n_K) && !rc; k++) {
-            rc = trajectory(&a, p, a.estimators[i], a.est_K[i] ? a.est_K[i] : a.K[k], &o, &meta, err);
-            meta.cells_done++;
-            if (!rc && a.out) rc = save_all(&a, p, &o, &meta, err);
-        }
+        for (int k = 0; k < (a.est_K[i] ? 1 : a.n_K) && !rc; k++)
+            for (int sd = 0; sd < a.n_seeds && !rc; sd++) {
+                rc = trajectory(&a, p, a.estimators[i], a.est_K[i] ? a.est_K[i] : a.K[k], a.seeds[sd], theta0, &o,
+                                &meta, err);
+                meta.cells_done++;
+                if (!rc && a.out) rc = save_all(&a, p, &o, &meta, err);
+            }
+    if (theta0) p->type->model_set(p, theta0);
+    free(theta0);
     if (!a.out && o.n) {
-        write_traj(stdout, o.rows, o.n, p->spec, a.seed);
+        write_traj(stdout, o.rows, o.n, p->spec);
         if (a.n_basket) gv_write_rows(stdout, o.basket, o.nb);
     }
     if (sum) summarise(&o, sum, nsum);

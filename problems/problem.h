@@ -52,6 +52,22 @@ typedef struct gv_problem_type {
     /* Optional: write the problem's own parameters as CSV (`describe --params`), in the format its
      * params= option reads back; 0 or -1.  Without it, describe writes the unit logits. */
     int (*dump_params)(const struct gv_problem *p, FILE *out);
+
+    /* Optional model training (`train` on a generative model): the problem's own parameters theta
+     * (p->n_model of them: a decoder and prior), which f depends on, trained beside phi by their
+     * standard stochastic gradient E_q[grad_theta f] (no estimator needed: z does not depend on
+     * theta).  model_get copies theta out, model_set installs one; model_grad adds w times
+     * grad_theta f(z) at one sample z of the point pt. */
+    void (*model_get)(const struct gv_problem *p, double *theta);
+    void (*model_set)(struct gv_problem *p, const double *theta);
+    void (*model_grad)(const struct gv_problem *p, const gv_point *pt, const int *z, double w, double *g);
+    /* Optional minibatches: draw the next batch of the objective from the problem's training pool
+     * (with dynamic binarisation where it has one); `train` then re-maps phi to eta.  0 or -1. */
+    int (*next_batch)(struct gv_problem *p, gsl_rng *r);
+    /* Optional exact evaluation at outer parameters phi (and the current theta) on a whole data
+     * set: set 0 = the training pool, 1 = the test set.  *value = mean objective (the ELBO),
+     * *logml = mean log-marginal likelihood log p(x).  0; 1 = the problem has no such set; -1 = failed. */
+    int (*evaluate)(const struct gv_problem *p, const double *phi, int set, double *value, double *logml);
 } gv_problem_type;
 
 typedef struct gv_problem {
@@ -61,6 +77,7 @@ typedef struct gv_problem {
     double *eta;              /* eta0, n_params */
     int n_outer;              /* outer parameters phi (0: none) */
     double *phi;              /* phi0, n_outer (malloc'd by init when n_outer > 0) */
+    int n_model;              /* model parameters theta (model_get / model_set; 0: none) */
     char spec[GV_SPECLEN];    /* canonical spec: identity in CSV rows and RNG streams */
 } gv_problem;
 

@@ -73,6 +73,9 @@ int gv_problem_new(const char *spec_text, gv_problem **out, char *err)
     if (!rc && p->n_outer > 0 && (!p->phi || !t->outer_map || !t->outer_vjp))
         rc = GV_EFAIL, gv_err(err, "problem '%s' declares outer parameters without phi0, outer_map and outer_vjp",
                               t->name);
+    if (!rc && p->n_model > 0 && (!t->model_get || !t->model_set || !t->model_grad))
+        rc = GV_EFAIL, gv_err(err, "problem '%s' declares model parameters without model_get, model_set and model_grad",
+                              t->name);
     if (rc) {
         gv_problem_free(p);
         return rc == GV_EUSAGE ? GV_EUSAGE : GV_EFAIL;

@@ -53,6 +53,14 @@ typedef struct {
     double spb;            /* sum_d softplus(b_d) */
     int data;              /* 0 synthetic, 1 Fashion-MNIST */
     char origin[160];      /* where the parameters came from (describe) */
+    /* training (train_n, test_n, binarise): the pool of M >= N training points, pool_p its pixel
+     * probabilities (Fashion-MNIST intensities; synthetic data: the 0/1 data itself), pool_x its
+     * fixed binarisation (the first N rows are the batch x of a frozen-point run); T test points
+     * test_x (fixed binarisation); next_batch draws N distinct pool points (idx: scratch) and, with
+     * dynamic binarisation, fresh pixels x ~ Bern(pool_p). */
+    int M, T, dynamic, batched;
+    double *pool_p, *pool_x, *test_x;
+    int *idx;
 } sbn_state_t;
 
 static const gv_optdoc sbn_opts[] = {
@@ -68,6 +76,9 @@ static const gv_optdoc sbn_opts[] = {
     {"scale", "1", "s.d. of the seeded decoder weights W"},
     {"enc_scale", "0.1", "s.d. of the seeded encoder weights A (a0 = 0)"},
     {"params", NULL, "CSV file of parameters (param,row,col,value; param b, W, c, and optionally A, a)"},
+    {"train_n", "N", "training pool for `train` minibatches (>= N; Fashion-MNIST images from offset)"},
+    {"test_n", "0", "test points for `train`'s exact test log p(x) (Fashion-MNIST: the t10k file from 0)"},
+    {"binarise", "fixed", "Fashion-MNIST in `train`: fixed (the seeded binarisation) | dynamic (fresh pixels per batch)"},
     {NULL, NULL, NULL}};
 
 /* ------------------------------------------------------------------ softplus, fast and plain */
@@ -180,8 +191,9 @@ static int read_be32(gzFile g, uint32_t *v)
     return 0;
 }
 
-/* N images from offset, averaged down to size x size, binarised x ~ Bern(intensity) with r. */
-static int load_fmnist(sbn_state_t *st, const char *dir, int train, long offset, int size, gsl_rng *r, char *err)
+/* count images from offset, averaged down to size x size: out (count x size^2) = the intensities in
+ * [0, 1]. */
+static int load_fmnist(const char *dir, int train, long offset, long count, int size, double *out, char *err)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte.gz", dir, train ? "train" : "t10k");
@@ -195,10 +207,10 @@ static int load_fmnist(sbn_state_t *st, const char *dir, int train, long offset,
         gzclose(g);
         return gv_err(err, "problem sbn: %s is not an IDX file of 28 x 28 images (magic %#x)", path, magic), GV_EUSAGE;
     }
-    if (offset + st->N > (long)n) {
+    if (offset + count > (long)n) {
         gzclose(g);
-        return gv_err(err, "problem sbn: offset=%ld with N=%d needs %ld images; %s has %u", offset, st->N,
-                      offset + st->N, path, n), GV_EUSAGE;
+        return gv_err(err, "problem sbn: offset=%ld with %ld images (N, train_n or test_n) needs %ld images; %s has %u",
+                      offset, count, offset + count, path, n), GV_EUSAGE;
     }
     if (gzseek(g, 16 + offset * 784L, SEEK_SET) < 0) {
         gzclose(g);
@@ -206,7 +218,7 @@ static int load_fmnist(sbn_state_t *st, const char *dir, int train, long offset,
     }
     unsigned char img[784];
     const int f = 28 / size;
-    for (int i = 0; i < st->N; i++) {
+    for (long i = 0; i < count; i++) {
         if (gzread(g, img, 784) != 784) {
             gzclose(g);
             return gv_err(err, "problem sbn: %s is truncated (image %ld)", path, offset + i), GV_EUSAGE;
@@ -216,7 +228,7 @@ static int load_fmnist(sbn_state_t *st, const char *dir, int train, long offset,
                 double s = 0;
                 for (int du = 0; du < f; du++)
                     for (int dv = 0; dv < f; dv++) s += img[(u * f + du) * 28 + v * f + dv];
-                st->x[(size_t)i * st->P + u * size + v] = gsl_rng_uniform(r) < s / (255.0 * f * f);
+                out[(size_t)i * size * size + u * size + v] = s / (255.0 * f * f);
             }
     }
     /* read on to the end, so that zlib checks the whole file's CRC (a corrupt file is an error,
@@ -359,14 +371,15 @@ static void sbn_free(void *v)
 {
     sbn_state_t *st = v;
     free(st->b), free(st->W), free(st->c), free(st->x);
+    free(st->pool_p), free(st->pool_x), free(st->test_x), free(st->idx); /* pool_x is NULL when it is pool_p */
 }
 
-static void sbn_map(const gv_problem *p, const double *phi, double *eta)
+/* eta (N x D) = A x_n + a0 for the N data points x (N x P). */
+static void sbn_encode(const sbn_state_t *st, const double *phi, const double *xs, int N, double *eta)
 {
-    const sbn_state_t *st = p->state;
     const int D = st->D, P = st->P;
-    for (int n = 0; n < st->N; n++) {
-        const double *x = st->x + (size_t)n * P;
+    for (int n = 0; n < N; n++) {
+        const double *x = xs + (size_t)n * P;
         for (int d = 0; d < D; d++) {
             const double *A = phi + (size_t)d * P;
             double s = phi[(size_t)D * P + d];
@@ -374,6 +387,12 @@ static void sbn_map(const gv_problem *p, const double *phi, double *eta)
             eta[n * D + d] = s;
         }
     }
+}
+
+static void sbn_map(const gv_problem *p, const double *phi, double *eta)
+{
+    const sbn_state_t *st = p->state;
+    sbn_encode(st, phi, st->x, st->N, eta);
 }
 
 static void sbn_vjp(const gv_problem *p, const double *geta, double *gphi)
@@ -392,6 +411,23 @@ static void sbn_vjp(const gv_problem *p, const double *geta, double *gphi)
     }
 }
 
+static const double *sbn_pool_x(const sbn_state_t *st) { return st->pool_x ? st->pool_x : st->pool_p; }
+
+/* n synthetic data points x ~ p(x) of the model (z ~ p(z), x ~ p(x | z)) into x (n x P). */
+static void sbn_sample_data(const sbn_state_t *st, gsl_rng *r, int n, double *x)
+{
+    const int D = st->D, P = st->P;
+    int z[GV_SBN_MAXD];
+    for (int i = 0; i < n; i++) {
+        for (int d = 0; d < D; d++) z[d] = gsl_rng_uniform(r) < gv_sigmoid(st->b[d]);
+        for (int j = 0; j < P; j++) {
+            double a = st->c[j];
+            for (int d = 0; d < D; d++) a += z[d] * st->W[(size_t)d * P + j];
+            x[(size_t)i * P + j] = gsl_rng_uniform(r) < gv_sigmoid(a);
+        }
+    }
+}
+
 static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
 {
     sbn_state_t *st = p->state;
@@ -406,6 +442,20 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
         gv_opt_long(s, "offset", 0, 0, 100000000L, &offset, err) || gv_opt_long(s, "seed", 1, 0, 2147483647L, &seed, err) ||
         gv_opt_double(s, "scale", 1, 0, 1e3, &scale, err) || gv_opt_double(s, "enc_scale", 0.1, 0, 1e3, &enc_scale, err))
         return GV_EUSAGE;
+    long M, T;
+    int dyn;
+    static const char *const bins[] = {"fixed", "dynamic", NULL};
+    if (gv_opt_long(s, "train_n", N, 1, 100000, &M, err) || gv_opt_long(s, "test_n", 0, 0, 100000, &T, err) ||
+        gv_opt_choice(s, "binarise", bins, 0, &dyn, err))
+        return GV_EUSAGE;
+    if (M < N) return gv_err(err, "problem sbn: train_n=%ld is smaller than the batch N=%ld", M, N), GV_EUSAGE;
+    if (dyn && data == 0)
+        return gv_err(err, "problem sbn: binarise=dynamic needs data=fashion-mnist (synthetic data is already 0/1)"),
+               GV_EUSAGE;
+    if (T && data == 1 && split == 1)
+        return gv_err(err, "problem sbn: test_n reads the Fashion-MNIST test file; the batch must come from split=train"),
+               GV_EUSAGE;
+    st->M = (int)M, st->T = (int)T, st->dynamic = dyn, st->batched = dyn || M > N;
     if (size != 7 && size != 14) return gv_err(err, "problem sbn: size=%ld: valid sizes are 7 and 14", size), GV_EUSAGE;
     if (data == 0 && (gv_spec_get(s, "size") || gv_spec_get(s, "split") || gv_spec_get(s, "offset") || dir))
         return gv_err(err, "problem sbn: size, split, offset and dir are options of data=fashion-mnist"), GV_EUSAGE;
@@ -445,27 +495,37 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
     }
     const int Dn = st->D, Pn = st->P;
     st->x = malloc((size_t)st->N * Pn * sizeof(double));
+    st->pool_p = malloc((size_t)st->M * Pn * sizeof(double));
+    st->pool_x = data ? malloc((size_t)st->M * Pn * sizeof(double)) : st->pool_p; /* synthetic: the same */
+    st->test_x = st->T ? malloc((size_t)st->T * Pn * sizeof(double)) : NULL;
+    st->idx = malloc((size_t)st->M * sizeof(int));
     p->n_outer = Dn * Pn + Dn;
     p->phi = phi_file ? phi_file : malloc((size_t)p->n_outer * sizeof(double));
-    if (!st->x || !p->phi) return gsl_rng_free(r), gv_err(err, "out of memory"), GV_EFAIL;
+    if (!st->x || !st->pool_p || !st->pool_x || (st->T && !st->test_x) || !st->idx || !p->phi)
+        return gsl_rng_free(r), gv_err(err, "out of memory"), GV_EFAIL;
+    if (!data) st->pool_x = NULL; /* pool_p owns the synthetic pool; sbn_pool_x() gives it */
     /* data and encoder from streams of their own: the same whether the model was seeded or loaded */
     gsl_rng_free(r);
     r = gv_problem_rng((unsigned long)seed, "sbn-data");
     if (!r) return gv_err(err, "out of memory"), GV_EFAIL;
-    if (data == 1) {
-        rc = load_fmnist(st, dir ? dir : SBN_DEFAULT_DIR, split == 0, offset, (int)size, r, err);
+    if (data == 1) { /* the pool's fixed binarisation draws pixel by pixel, image by image */
+        rc = load_fmnist(dir ? dir : SBN_DEFAULT_DIR, split == 0, offset, st->M, (int)size, st->pool_p, err);
+        for (long i = 0; !rc && i < (long)st->M * Pn; i++) st->pool_x[i] = gsl_rng_uniform(r) < st->pool_p[i];
     } else { /* x ~ p(x): z ~ p(z), x ~ p(x | z) */
-        int z[GV_SBN_MAXD];
-        for (int n = 0; n < st->N; n++) {
-            for (int d = 0; d < Dn; d++) z[d] = gsl_rng_uniform(r) < gv_sigmoid(st->b[d]);
-            for (int j = 0; j < Pn; j++) {
-                double a = st->c[j];
-                for (int d = 0; d < Dn; d++) a += z[d] * st->W[(size_t)d * Pn + j];
-                st->x[(size_t)n * Pn + j] = gsl_rng_uniform(r) < gv_sigmoid(a);
-            }
-        }
+        sbn_sample_data(st, r, st->M, st->pool_p);
     }
     gsl_rng_free(r);
+    if (!rc && st->T) { /* the test set: its own stream */
+        if (!(r = gv_problem_rng((unsigned long)seed, "sbn-test"))) return gv_err(err, "out of memory"), GV_EFAIL;
+        if (data == 1) {
+            rc = load_fmnist(dir ? dir : SBN_DEFAULT_DIR, 0, 0, st->T, (int)size, st->test_x, err);
+            for (long i = 0; !rc && i < (long)st->T * Pn; i++) st->test_x[i] = gsl_rng_uniform(r) < st->test_x[i];
+        } else {
+            sbn_sample_data(st, r, st->T, st->test_x);
+        }
+        gsl_rng_free(r);
+    }
+    if (!rc) memcpy(st->x, sbn_pool_x(st), (size_t)st->N * Pn * sizeof(double));
     r = gv_problem_rng((unsigned long)seed, "sbn-encoder");
     if (!r) return gv_err(err, "out of memory"), GV_EFAIL;
     if (!rc && !phi_file) {
@@ -479,6 +539,7 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
     if (gv_layout_uniform(&p->layout, st->N * Dn, GV_UNIT_BERNOULLI, 2)) return gv_err(err, "out of memory"), GV_EFAIL;
     if (!(p->eta = malloc((size_t)st->N * Dn * sizeof(double)))) return gv_err(err, "out of memory"), GV_EFAIL;
     sbn_map(p, p->phi, p->eta);
+    p->n_model = Dn + Dn * Pn + Pn;
     return GV_OK;
 }
 
@@ -691,17 +752,16 @@ int gv_sbn_enumerate(const gv_problem *p, int n, const double *eta, int method, 
     return 0;
 }
 
-/* Exact reference: every data point, every block, in parallel; merged in a fixed order. */
-static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, double *cond)
+/* Every data point of st (its x, N) at encoder logits eta (N x D), every block, in parallel;
+ * merged in a fixed order into res (N).  Returns the sum of the ELBOs (NAN: out of memory). */
+static double enum_points(const sbn_state_t *st, const double *eta, gv_sbn_result *res)
 {
-    const sbn_state_t *st = p->state;
     const int D = st->D, N = st->N;
     const long nst = 1L << D, bl = nst < (1L << SBN_BLOCK_BITS) ? nst : 1L << SBN_BLOCK_BITS, nb = nst / bl;
     /* data points in chunks (the accumulators of at most ~256 tasks at a time) */
     const long chunk = nb >= 256 ? 1 : 256 / nb;
     sbn_acc *acc = malloc((size_t)(chunk * nb) * sizeof *acc);
-    gv_sbn_result *res = malloc((size_t)N * sizeof *res);
-    if (!acc || !res) return free(acc), free(res), -1;
+    if (!acc) return NAN;
     double tot = 0;
     for (long n0 = 0; n0 < N; n0 += chunk) {
         const long nn = N - n0 < chunk ? N - n0 : chunk, ntask = nn * nb;
@@ -709,7 +769,7 @@ static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, dou
         for (long t = 0; t < ntask; t++) {
             const long n = n0 + t / nb;
             acc_init(&acc[t]);
-            enum_gray_block(st, (int)n, pt->eta + n * D, (t % nb) * bl, bl, &acc[t]);
+            enum_gray_block(st, (int)n, eta + n * D, (t % nb) * bl, bl, &acc[t]);
         }
         for (long i = 0; i < nn; i++) {
             for (long k = 1; k < nb; k++) acc_merge(&acc[i * nb], &acc[i * nb + k], D);
@@ -717,10 +777,22 @@ static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, dou
             tot += res[n0 + i].elbo;
         }
     }
+    free(acc);
+    return tot;
+}
+
+/* Exact reference at the batch. */
+static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, double *cond)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, N = st->N;
+    gv_sbn_result *res = malloc((size_t)N * sizeof *res);
+    if (!res) return -1;
+    const double tot = enum_points(st, pt->eta, res);
     int finite = isfinite(tot);
     for (int n = 0; n < N && finite; n++)
         for (int d = 0; d < D; d++) finite &= isfinite(res[n].cond1[d]) && isfinite(res[n].cond0[d]);
-    if (!finite) return free(acc), free(res), -1; /* the harness reports the failed reference */
+    if (!finite) return free(res), -1; /* the harness reports the failed reference */
     /* E[f | z_{n,d} = v] = (1/N) (E[f_n | z_d = v] + sum_{m != n} E f_m) */
     for (int n = 0; n < N; n++)
         for (int d = 0; d < D; d++) {
@@ -729,8 +801,102 @@ static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, dou
             cond[u->cond + 0] = (res[n].cond0[d] + tot - res[n].elbo) / N;
         }
     *value = tot / N;
-    free(acc), free(res);
+    free(res);
     return 0;
+}
+
+/* ------------------------------------------------------------------ training: model, batches, evaluation */
+
+/* theta = (b (D), W (D x P), c (P)). */
+static void sbn_model_get(const gv_problem *p, double *theta)
+{
+    const sbn_state_t *st = p->state;
+    const size_t D = st->D, P = st->P;
+    memcpy(theta, st->b, D * sizeof *theta);
+    memcpy(theta + D, st->W, D * P * sizeof *theta);
+    memcpy(theta + D + D * P, st->c, P * sizeof *theta);
+}
+
+static void sbn_model_set(gv_problem *p, const double *theta)
+{
+    sbn_state_t *st = p->state;
+    const size_t D = st->D, P = st->P;
+    memcpy(st->b, theta, D * sizeof *theta);
+    memcpy(st->W, theta + D, D * P * sizeof *theta);
+    memcpy(st->c, theta + D + D * P, P * sizeof *theta);
+    st->spb = 0;
+    for (size_t d = 0; d < D; d++) st->spb += softplus(st->b[d]);
+}
+
+/* g += w grad_theta f(z), f = (1/N) sum_n log p(x_n, z_n) - log q: d/db_d = z_d - sigma(b_d),
+ * d/dc_j = x_j - sigma(a_j), d/dW_dj = z_d (x_j - sigma(a_j)), a = c + W^T z. */
+static void sbn_model_grad(const gv_problem *p, const gv_point *pt, const int *z, double w, double *g)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, P = st->P;
+    const double wn = w / st->N;
+    double a[SBN_MAXP];
+    double *gb = g, *gW = g + D, *gc = g + D + (size_t)D * P;
+    for (int n = 0; n < st->N; n++) {
+        const int *zn = z + n * D;
+        const double *x = st->x + (size_t)n * P;
+        memcpy(a, st->c, (size_t)P * sizeof *a);
+        for (int d = 0; d < D; d++) {
+            gb[d] += wn * (zn[d] - gv_sigmoid(st->b[d]));
+            if (!zn[d]) continue;
+            const double *wd = st->W + (size_t)d * P;
+            for (int j = 0; j < P; j++) a[j] += wd[j];
+        }
+        for (int j = 0; j < P; j++) {
+            a[j] = wn * (x[j] - gv_sigmoid(a[j]));
+            gc[j] += a[j];
+        }
+        for (int d = 0; d < D; d++)
+            if (zn[d])
+                for (int j = 0; j < P; j++) gW[(size_t)d * P + j] += a[j];
+    }
+}
+
+/* N distinct pool points (a partial Fisher-Yates shuffle from the identity, so the draw depends on r
+ * alone), fixed or freshly binarised.  Without train_n > N or binarise=dynamic the batch stays. */
+static int sbn_next_batch(gv_problem *p, gsl_rng *r)
+{
+    sbn_state_t *st = p->state;
+    if (!st->batched) return 0;
+    const int P = st->P;
+    const double *px = sbn_pool_x(st);
+    for (int i = 0; i < st->M; i++) st->idx[i] = i;
+    for (int n = 0; n < st->N; n++) {
+        const int k = n + (int)gsl_rng_uniform_int(r, (unsigned long)(st->M - n)), t = st->idx[k];
+        st->idx[k] = st->idx[n], st->idx[n] = t;
+        double *x = st->x + (size_t)n * P;
+        if (st->dynamic)
+            for (int j = 0; j < P; j++) x[j] = gsl_rng_uniform(r) < st->pool_p[(size_t)t * P + j];
+        else memcpy(x, px + (size_t)t * P, (size_t)P * sizeof *x);
+    }
+    return 0;
+}
+
+/* Exact mean ELBO and log p(x) of the pool (set 0, fixed binarisation) or the test set (set 1) at phi. */
+static int sbn_evaluate(const gv_problem *p, const double *phi, int set, double *value, double *logml)
+{
+    const sbn_state_t *st = p->state;
+    if (set == 1 && !st->T) return 1;
+    if (set != 0 && set != 1) return 1;
+    sbn_state_t v = *st; /* the same model over another data set */
+    v.x = (double *)(set ? st->test_x : sbn_pool_x(st));
+    v.N = set ? st->T : st->M;
+    const int D = st->D;
+    double *eta = malloc((size_t)v.N * D * sizeof *eta);
+    gv_sbn_result *res = malloc((size_t)v.N * sizeof *res);
+    if (!eta || !res) return free(eta), free(res), -1;
+    sbn_encode(&v, phi, v.x, v.N, eta);
+    const double tot = enum_points(&v, eta, res);
+    double lm = 0;
+    for (int n = 0; n < v.N; n++) lm += res[n].logpx;
+    free(eta), free(res);
+    *value = tot / v.N, *logml = lm / v.N;
+    return isfinite(*value) && isfinite(*logml) ? 0 : -1;
 }
 
 /* ------------------------------------------------------------------ describe, dump */
@@ -777,4 +943,6 @@ const gv_problem_type gv_prob_sbn = {
     .exact = sbn_exact,
     .outer_map = sbn_map, .outer_vjp = sbn_vjp,
     .describe = sbn_describe, .dump_params = sbn_dump,
+    .model_get = sbn_model_get, .model_set = sbn_model_set, .model_grad = sbn_model_grad,
+    .next_batch = sbn_next_batch, .evaluate = sbn_evaluate,
 };
