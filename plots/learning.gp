@@ -93,7 +93,7 @@ plot for [g=1:NG] IN using (column(C_STEP)*grp(g)):(column(CY)-sd0(column(CYS)))
      for [g=1:NG] IN using (column(C_STEP)*grp(g)):(column(CY)) with linespoints lc g pt 7 ps 0.5 lw 2 title LAB[g], \
      for [g=1:NG] IN using (column(C_STEP)*grp(g)):(C_TRV > 0 && NT > 0 ? column(C_TRV) : NaN) \
          with lines lc g dt 2 lw 1 notitle, \
-     (C_TRV > 0 && NT > 0 ? NaN : 1/0) with lines lc "gray" dt 2 title "dashed: exact training ELBO"
+     NaN with lines lc "gray" dt 2 title (C_TRV > 0 && NT > 0 ? "dashed: exact training-pool value (ELBO)" : "")
 if (NV > 0) {
     set logscale y
     set format y "10^{%L}"

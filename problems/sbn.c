@@ -620,7 +620,7 @@ int gv_sbn_get_model(const gv_problem *p, gv_sbn_model *m)
 {
     if (strcmp(p->type->name, "sbn")) return -1;
     const sbn_state_t *st = p->state;
-    *m = (gv_sbn_model){st->D, st->P, st->N, st->b, st->W, st->c, st->x};
+    *m = (gv_sbn_model){st->D, st->P, st->N, st->b, st->W, st->c, st->x, st->M, st->T, st->pool_p, st->test_x};
     return 0;
 }
 

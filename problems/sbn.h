@@ -32,6 +32,9 @@ double gv_sbn_log_joint(const gv_problem *p, int n, const int *z);
 typedef struct {
     int D, P, N;
     const double *b, *W, *c, *x;
+    int M, T;            /* training pool and test set sizes (train_n, test_n) */
+    const double *pool;  /* M x P pixel probabilities of the pool (synthetic: the 0/1 data) */
+    const double *test;  /* T x P test set, binarised (NULL if T = 0) */
 } gv_sbn_model;
 int gv_sbn_get_model(const gv_problem *p, gv_sbn_model *m); /* 0, or -1 if p is not an sbn */
 

@@ -124,7 +124,7 @@ expect 2 "rloo needs K >= 2" $G train -p $C -e rloo -K 1 --steps 10
 expect 2 "single training estimator" $G train -p $C -e rloo,tokui-sato --basket rloo --steps 10
 expect 2 "gengs supports count units" $G train -p bernoulli-quadratic:D=3 -e gengs --steps 10
 expect 0 "" $G train -p $C -e rloo,tokui-sato -e gengs:tau=1,M=30,anneal=0.01 -K 2 --steps 200 --lr 0.05 --every 50 -o "$T/tr.csv" -q --no-timing
-[ "$(head -1 "$T/tr.csv")" = "problem,estimator,K,seed,step,objective,grad_norm,param_mean,prob_mean,f_evals,ftilde_evals,grad_evals,seconds,status,message" ] && ok || bad "trajectory header"
+[ "$(head -1 "$T/tr.csv")" = "problem,estimator,K,seed,step,objective,grad_norm,param_mean,prob_mean,f_evals,ftilde_evals,grad_evals,seconds,train_value,train_logml,test_value,test_logml,status,message" ] && ok || bad "trajectory header"
 [ "$(grep -c ',ok,' "$T/tr.csv")" -eq 15 ] && ok || bad "3 trajectories x 5 recorded steps expected"
 grep -q '^"count-quadratic.*",tokui-sato,2,1,200,7.75' "$T/tr.csv" && ok || bad "tokui-sato should reach the optimum 7.75 in 200 steps"
 expect 0 "" $G train -p $C -e rloo -K 2 --steps 40 --every 20 --basket reinforce,tokui-sato --basket-R 100 -o "$T/tb.csv" -q --no-timing --threads 1
@@ -136,7 +136,7 @@ printf 'x figures=nope -p %s -e rloo\n' "$Q" >"$T/f.suite"
 expect 2 "unknown figure kind 'nope'; valid kinds" $G bench "$T/f.suite" --out "$T/r3"
 printf 'x figures=trajectory train -p %s -e rloo -K 2 --steps 20\n' "$C" >"$T/t.suite"
 expect 0 "" $G bench "$T/t.suite" --out "$T/r4" -q
-grep -q "plots/x-trajectory.png: $T/r4/x.csv plots/trajectory.gp" "$T/r4/figures.mk" && grep -q "^| rloo | 2 | 20 | 50 |" "$T/r4/REPORT.md" && ok || bad "train entry in a suite: figures.mk and report"
+grep -q "plots/x-trajectory.png: $T/r4/x.csv plots/trajectory.gp" "$T/r4/figures.mk" && grep -q "^| rloo | 2 | 1 | 20 | 50 |" "$T/r4/REPORT.md" && ok || bad "train entry in a suite: figures.mk and report"
 
 # outer parameters: bernoulli-shared gives a wrt=phi row after each wrt=eta row; phi's exact
 # gradient is the sum of the units' (exact prints it)
@@ -221,6 +221,35 @@ expect 2 "D, P and scale come from the params file" $G exact -p "sbn:params=$T/s
 expect 2 "cannot open $T/nodir/train-images-idx3-ubyte.gz.*dataset-fashion-mnist" $G exact -p "sbn:data=fashion-mnist,dir=$T/nodir"
 expect 2 "size=9: valid sizes are 7 and 14" $G exact -p sbn:data=fashion-mnist,size=9
 expect 2 "D=21 .*\[1, 20\]" $G exact -p sbn:D=21
+
+# sbn training: model + encoder, minibatches with dynamic binarisation, held-out sets, several seeds
+SB="sbn:data=fashion-mnist,size=7,D=4,N=5,train_n=30,test_n=20,binarise=dynamic,scale=0.1,enc_scale=0.01"
+expect 0 "" $G train -p "$SB" -e rloo -e tokui-sato:K=1 -K 2 --steps 60 --every 30 --lr 0.01 --maximise --seed 1,2 \
+    --basket self --basket-R 50 --no-timing --threads 1 -q -o "$T/st1.csv"
+expect 0 "" $G train -p "$SB" -e rloo -e tokui-sato:K=1 -K 2 --steps 60 --every 30 --lr 0.01 --maximise --seed 1,2 \
+    --basket self --basket-R 50 --no-timing --threads 2 -q -o "$T/st2.csv"
+for f in .csv .seeds.csv .basket.csv; do
+    cmp -s "$T/st1$f" "$T/st2$f" && ok || bad "sbn train: st1$f differs between 1 and 2 threads"
+done
+# 2 estimators x 2 seeds x 3 records, each with exact train and test values
+[ "$(awk -F, 'NR > 1 && $NF == "" && $(NF-1) == "ok" && $(NF-2) != "" && $(NF-4) != ""' "$T/st1.csv" | wc -l)" -eq 12 ] && ok \
+    || bad "sbn train: expected 12 ok rows with held-out values"
+# the exact test log p(x) rises with training (rloo, seed 1: step 0 vs step 60)
+# (fields counted from the right: the quoted problem spec holds commas)
+awk -F, 'NR > 1 && $(NF-17) == "rloo" && $(NF-15) == 1 { v[$(NF-14)] = $(NF-2) } END { exit !(v[60] > v[0] + 1) }' "$T/st1.csv" && ok \
+    || bad "sbn train: test log p(x) did not rise by 1 nat in 60 steps"
+[ "$(grep -c '' "$T/st1.seeds.csv")" -eq 7 ] && head -1 "$T/st1.seeds.csv" | grep -q '^group,label,estimator,K,step,seeds,' && ok \
+    || bad "sbn train: seeds file (header + 2 estimators x 3 steps)"
+# --model-lr 0 keeps the model: the exact test log p(x) (a function of the model alone) stays, the test ELBO moves
+expect 0 "" $G train -p "$SB" -e rloo -K 2 --steps 30 --every 30 --lr 0.01 --model-lr 0 --maximise --no-timing -q -o "$T/st3.csv"
+awk -F, 'NR == 2 { a = $(NF-2); c = $(NF-3) } NR == 3 { b = $(NF-2); d = $(NF-3) } END { exit !(a == b && c != d) }' \
+    "$T/st3.csv" && ok || bad "sbn train --model-lr 0: log p(x) must stay and the ELBO move"
+expect 2 "train_n=4 is smaller than the batch N=5" $G train -p sbn:D=3,N=5,train_n=4 -e rloo --steps 2
+expect 2 "binarise=dynamic needs data=fashion-mnist" $G train -p sbn:D=3,binarise=dynamic -e rloo --steps 2
+expect 2 "test_n reads the Fashion-MNIST test file" $G exact -p sbn:data=fashion-mnist,D=3,split=test,test_n=5
+expect 2 "seed 2 is given twice" $G train -p sbn:D=3 -e rloo --steps 2 --seed 2,2
+expect 2 "expected S or S1,S2" $G train -p sbn:D=3 -e rloo --steps 2 --seed 1,,2
+expect 2 "--model-lr x: expected a number" $G train -p sbn:D=3 -e rloo --steps 2 --model-lr x
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
