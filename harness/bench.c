@@ -44,10 +44,11 @@ typedef struct {
 } entry_t;
 
 static const char bench_usage[] =
-    "usage: gradvar bench [SUITE] [--out DIR] [--seed S] [--threads N] [--no-timing] [-q]\n"
+    "usage: gradvar bench [SUITE] [--out DIR] [--seed S] [--threads N] [--no-timing] [--check] [-q]\n"
     "Runs each line of SUITE (default bench/default.suite): 'NAME  <gradvar run arguments>'.\n"
     "Writes DIR/NAME.csv and DIR/NAME.meta per entry (default DIR = results) and DIR/REPORT.md.\n"
-    "--seed overrides every entry's seed; figures are drawn by `make plots`.\n";
+    "--seed overrides every entry's seed; figures are drawn by `make plots`.\n"
+    "--check validates every line (names, options, figure kinds, data files) and runs nothing.\n";
 
 static int read_suite(const char *path, entry_t **out, int *n, char *err)
 {
@@ -212,9 +213,9 @@ int gv_cmd_bench(int argc, char **argv)
     static const struct option lo[] = {{"out", required_argument, 0, 'o'},   {"seed", required_argument, 0, 's'},
                                        {"threads", required_argument, 0, 't'}, {"no-timing", no_argument, 0, 'n'},
                                        {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+                                       {"check", no_argument, 0, 'c'},         {0, 0, 0, 0}};
     const char *dir = "results", *seed = NULL, *threads = NULL;
-    int notiming = 0, quiet = 0, c;
+    int notiming = 0, quiet = 0, check = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:qh", lo, NULL)) != -1) {
@@ -224,6 +225,7 @@ int gv_cmd_bench(int argc, char **argv)
         case 't': threads = optarg; break;
         case 'n': notiming = 1; break;
         case 'q': quiet = 1; break;
+        case 'c': check = 1; break;
         case 'h': return fputs(bench_usage, stdout), GV_OK;
         case ':': return fprintf(stderr, "gradvar bench: option %s needs a value\n", argv[optind - 1]), GV_EUSAGE;
         default: return fprintf(stderr, "gradvar bench: unknown option '%s'\n%s", argv[optind - 1], bench_usage), GV_EUSAGE;
@@ -235,9 +237,9 @@ int gv_cmd_bench(int argc, char **argv)
     entry_t *E = NULL;
     int n = 0;
     int rc = read_suite(suite, &E, &n, err);
-    if (!rc) mkdir(dir, 0777); /* may exist already: checked next */
+    if (!rc && !check) mkdir(dir, 0777); /* may exist already: checked next */
     struct stat st;
-    if (!rc && (stat(dir, &st) || !S_ISDIR(st.st_mode))) {
+    if (!rc && !check && (stat(dir, &st) || !S_ISDIR(st.st_mode))) {
         rc = GV_EFAIL;
         gv_err(err, "output directory %s cannot be created", dir);
     }
@@ -271,6 +273,13 @@ int gv_cmd_bench(int argc, char **argv)
             rc = GV_EUSAGE;
             gv_err(err, "%s:%d (%s): %s", suite, e->line, e->name, prc == -2 ? "--help in a suite" : perr);
         }
+    }
+    if (check) {
+        if (rc) fprintf(stderr, "gradvar bench: %s\n", err);
+        else printf("%s: %d entries, all valid\n", suite, n);
+        for (int i = 0; i < n; i++) gv_run_args_free(&E[i].args), free(E[i].text);
+        free(E);
+        return rc;
     }
     gv_report_entry *rep = calloc((size_t)(n ? n : 1), sizeof *rep);
     gv_row **rows = calloc((size_t)(n ? n : 1), sizeof *rows);

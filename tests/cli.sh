@@ -134,6 +134,11 @@ $G train -p $C -e rloo -K 2 --steps 40 --every 20 --basket reinforce,tokui-sato 
 cmp -s "$T/tb.basket.csv" "$T/tb1.basket.csv" && ok || bad "basket differs between 1 and 2 threads"
 printf 'x figures=nope -p %s -e rloo\n' "$Q" >"$T/f.suite"
 expect 2 "unknown figure kind 'nope'; valid kinds" $G bench "$T/f.suite" --out "$T/r3"
+expect 2 "unknown figure kind 'nope'; valid kinds" $G bench "$T/f.suite" --check
+[ ! -e "$T/r3/REPORT.md" ] && ok || bad "bench: an invalid suite wrote a report"
+expect 0 "bench/sbn-full.suite: 2 entries, all valid" $G bench bench/sbn-full.suite --check
+printf 'x figures=learning -p %s -e rloo\n' "$Q" >"$T/l.suite"
+expect 2 "figure learning needs a train entry" $G bench "$T/l.suite" --check
 printf 'x figures=trajectory train -p %s -e rloo -K 2 --steps 20\n' "$C" >"$T/t.suite"
 expect 0 "" $G bench "$T/t.suite" --out "$T/r4" -q
 grep -q "plots/x-trajectory.png: $T/r4/x.csv plots/trajectory.gp" "$T/r4/figures.mk" && grep -q "^| rloo | 2 | 1 | 20 | 50 |" "$T/r4/REPORT.md" && ok || bad "train entry in a suite: figures.mk and report"
