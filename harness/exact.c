@@ -197,9 +197,96 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
     return GV_OK;
 }
 
+/* Hierarchical layouts (all-Bernoulli, with edges): the conditional means no longer give the
+ * gradient, so enumerate twice in the same mixed-radix chunks: pass 1 E f and the conditional means
+ * (weights q(z) = exp(log q(z)); q is normalised, so the mode's weight is >= 1 / nstates and nothing
+ * that matters underflows), pass 2 grad = sum_z q(z) (f(z) - E f) score(z), centred on E f to limit
+ * cancellation.  Chunk sums are combined in chunk order (any thread count, same bits). */
+static int enumerate_hier(const gv_problem *p, const gv_point *pt, double nstates, gv_exact *ex, char *err)
+{
+    const gv_layout *L = &p->layout;
+    const int D = L->n_units, NC = L->n_cond, NP = L->n_params;
+    const long total = (long)nstates, nchunk = (total + CHUNK - 1) / CHUNK;
+    const size_t stride = 2 + 2 * (size_t)NC > (size_t)NP ? 2 + 2 * (size_t)NC : (size_t)NP;
+    double *acc = calloc((size_t)nchunk * stride, sizeof(double));
+    if (!acc) return gv_err(err, "out of memory for %ld enumeration chunks", nchunk), GV_EFAIL;
+    double W = 0, S = 0;
+    int failed = 0;
+    for (int pass = 1; pass <= 2; pass++) {
+        const double Ef = pass == 2 ? S / W : 0;
+#pragma omp parallel
+        {
+            int *z = malloc((size_t)D * sizeof(int));
+            if (!z) {
+#pragma omp atomic write
+                failed = 1;
+            }
+#pragma omp for schedule(dynamic, 1)
+            for (long c = 0; c < nchunk; c++) {
+                if (!z) continue;
+                double *a = acc + (size_t)c * stride;
+                const long start = c * CHUNK, end = start + CHUNK < total ? start + CHUNK : total;
+                for (long s = start; s < end; s++) {
+                    for (int i = 0; i < D; i++) z[i] = (int)(s >> i & 1);
+                    const double w = exp(gv_log_q(pt, z)), f = gv_problem_f(p, pt, z);
+                    if (pass == 2) {
+                        gv_score_axpy(pt, z, w * (f - Ef), a);
+                        continue;
+                    }
+                    a[0] += w, a[1] += w * f;
+                    for (int i = 0; i < D; i++) {
+                        const int k = L->units[i].cond + z[i];
+                        a[2 + k] += w, a[2 + NC + k] += w * f;
+                    }
+                }
+            }
+            free(z);
+        }
+        if (failed) return free(acc), gv_err(err, "out of memory"), GV_EFAIL;
+        if (pass == 1) {
+            for (long c = 0; c < nchunk; c++) W += acc[(size_t)c * stride], S += acc[(size_t)c * stride + 1];
+            for (int k = 0; k < NC; k++) {
+                double wk = 0, sk = 0;
+                for (long c = 0; c < nchunk; c++) wk += acc[(size_t)c * stride + 2 + k], sk += acc[(size_t)c * stride + 2 + NC + k];
+                ex->cond[k] = wk > 0 ? sk / wk : S / W;
+            }
+            memset(acc, 0, (size_t)nchunk * stride * sizeof(double));
+        } else {
+            for (int q = 0; q < NP; q++) {
+                double g = 0;
+                for (long c = 0; c < nchunk; c++) g += acc[(size_t)c * stride + q];
+                ex->grad[q] = g / W;
+            }
+        }
+    }
+    free(acc);
+    ex->value = S / W;
+    ex->method = GV_EXACT_ENUM;
+    ex->states = nstates;
+    return GV_OK;
+}
+
+static int exact_hier(const gv_problem *p, const gv_point *pt, double max_states, int force_enum, gv_exact *ex,
+                      char *err)
+{
+    if (p->type->exact_grad && !force_enum) {
+        if (p->type->exact_grad(p, pt, &ex->value, ex->cond, ex->grad))
+            return gv_err(err, "exact reference of %s failed", p->spec), GV_EFAIL;
+        ex->method = GV_EXACT_CLOSED;
+        ex->states = 0;
+        return GV_OK;
+    }
+    const double n = gv_support_size(&p->layout);
+    if (!(n <= max_states))
+        return gv_err(err, "problem %s has %.4g joint states, above the enumeration limit %.0f of its hierarchical layout "
+                      "(raise it with --max-states N)", p->spec, n, max_states), GV_EUSAGE;
+    return enumerate_hier(p, pt, n, ex, err);
+}
+
 int gv_exact_compute(const gv_problem *p, const gv_point *pt, double max_states, int force_enum,
                      gv_exact *ex, char *err)
 {
+    if (gv_layout_hierarchical(&p->layout)) return exact_hier(p, pt, max_states, force_enum, ex, err);
     /* count units: the truncated support must hold all but GV_COUNT_TAIL of the mass here */
     for (int i = 0; i < p->layout.n_units; i++) {
         const gv_unit *u = &p->layout.units[i];
