@@ -102,7 +102,7 @@ int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int
         char names[400];
         hierarchical_names(names, sizeof names);
         return gv_err(msg, "%s assumes independent units, but problem %s has a hierarchical layout (%d edges between "
-                      "latent units); estimators for hierarchical layouts: %s", t->name, p->spec, p->layout.n_edges,
+                      "latent units); estimators for hierarchical layouts: %s", t->name, p->type->name, p->layout.n_edges,
                       names), -1;
     }
     if ((t->needs & GV_NEED_FTILDE) && !gv_problem_has_ftilde(p))
