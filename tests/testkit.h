@@ -48,6 +48,9 @@ static int n_bad;
     /* the ELBO of a small sigmoid belief net: f contains log q (f_at), outer parameters phi; P odd \
      * exercises the tail of the vectorised log-sigmoid */ \
     "sbn:D=3,P=5,N=2,enc_scale=0.5", \
+    /* two latent layers: a hierarchical layout (edges layer 1 -> layer 2); estimators that assume \
+     * independent units are incompatible with it (skipped, as for unit kinds) */ \
+    "sbn:D=3,D2=2,P=5,N=2,enc_scale=0.5", \
 }
 
 /* A problem whose f records every point it is evaluated at (and returns 0): the samples an estimator
