@@ -25,6 +25,9 @@
  * Fashion-MNIST (Debian's dataset-fashion-mnist, IDX gzip files read with zlib), 28 x 28 averaged
  * down to 14 x 14 or 7 x 7, then x_j ~ Bern(intensity_j) with a fixed seed; the whole gzip file is
  * read so that zlib's check catches a corrupt one.
+ * Two latent layers (option D2 > 0): z2 -> z1 -> x, the encoder q(z1 | x) q(z2 | z1) as a hierarchical
+ * layout (edges layer 1 -> layer 2), exact by nested enumeration: see the section "two latent
+ * layers" at the end.
  * Limits.  Enumeration weights are q(z) / q(mode): for an encoder logit |eta| > ~700 the states with the
  * improbable value of that latent underflow, so its conditional mean E[f | z_d = v] (used by the
  * oracle baselines, not by the gradient) falls back to E f; log q is accumulated as a sum of
@@ -81,7 +84,7 @@ static const gv_optdoc sbn_opts[] = {
     {"seed", "1", "seed of the weights, the synthetic data and the binarisation"},
     {"scale", "1", "s.d. of the seeded decoder weights W"},
     {"enc_scale", "0.1", "s.d. of the seeded encoder weights A (a0 = 0)"},
-    {"params", NULL, "CSV file of parameters (param,row,col,value; param b, W, c, and optionally A, a)"},
+    {"params", NULL, "CSV file of parameters (param,row,col,value; param b, W, c, optionally A, a; second layer V, b2, B, a2)"},
     {NULL, NULL, NULL}};
 
 /* ------------------------------------------------------------------ softplus, fast and plain */
