@@ -420,7 +420,7 @@ static void sbn_free(void *v)
 static void sbn_map(const gv_problem *p, const double *phi, double *eta)
 {
     const sbn_state_t *st = p->state;
-    if (st->D2) return sbn2_map(p, phi, eta);
+    if (st->D2) { sbn2_map(p, phi, eta); return; }
     const int D = st->D, P = st->P;
     for (int n = 0; n < st->N; n++) {
         const double *x = st->x + (size_t)n * P;
@@ -436,7 +436,7 @@ static void sbn_map(const gv_problem *p, const double *phi, double *eta)
 static void sbn_vjp(const gv_problem *p, const double *geta, double *gphi)
 {
     const sbn_state_t *st = p->state;
-    if (st->D2) return sbn2_vjp(p, geta, gphi);
+    if (st->D2) { sbn2_vjp(p, geta, gphi); return; }
     const int D = st->D, P = st->P;
     memset(gphi, 0, (size_t)(D * P + D) * sizeof *gphi);
     for (int n = 0; n < st->N; n++) {
@@ -652,6 +652,20 @@ typedef struct {
 
 static void acc_init(sbn_acc *s) { memset(s, 0, sizeof *s), s->M = -INFINITY; }
 
+/* Add l to a streaming log-sum-exp (max M, sum L = sum e^(l - M), Lm[d] the sum over z_d = 1). */
+static inline void lse_add(double *M, double *L, double *Lm, int n, const int *z, double l)
+{
+    if (l > *M) { /* rescale the log-sum-exp to the new maximum */
+        const double k = exp(*M - l);
+        *L *= k;
+        for (int d = 0; d < n; d++) Lm[d] *= k;
+        *M = l;
+    }
+    const double e = exp(l - *M);
+    *L += e;
+    for (int d = 0; d < n; d++) Lm[d] += z[d] * e;
+}
+
 static inline void acc_add(sbn_acc *s, int D, const int *z, double lw, double f, double l)
 {
     const double w = exp(lw), wf = w * f;
@@ -661,26 +675,24 @@ static inline void acc_add(sbn_acc *s, int D, const int *z, double lw, double f,
         s->W1[d] += one * w, s->F1[d] += one * wf;
         s->W0[d] += (1 - one) * w, s->F0[d] += (1 - one) * wf;
     }
-    if (l > s->M) { /* rescale the log-sum-exp to the new maximum */
-        const double k = exp(s->M - l);
-        s->L *= k;
-        for (int d = 0; d < D; d++) s->Lm[d] *= k;
-        s->M = l;
-    }
-    const double e = exp(l - s->M);
-    s->L += e;
-    for (int d = 0; d < D; d++) s->Lm[d] += z[d] * e;
+    lse_add(&s->M, &s->L, s->Lm, D, z, l);
+}
+
+/* Merge the streaming log-sum-exp (max M, sum L, per-latent sums Lm[n]) of b into a. */
+static void lse_merge(double *aM, double *aL, double *aLm, double bM, double bL, const double *bLm, int n)
+{
+    if (bM == -INFINITY) return;
+    const double M = fmax(*aM, bM), ka = *aM == -INFINITY ? 0 : exp(*aM - M), kb = exp(bM - M);
+    *aL = *aL * ka + bL * kb;
+    for (int d = 0; d < n; d++) aLm[d] = aLm[d] * ka + bLm[d] * kb;
+    *aM = M;
 }
 
 static void acc_merge(sbn_acc *a, const sbn_acc *b, int D)
 {
     a->W += b->W, a->F += b->F;
     for (int d = 0; d < D; d++) a->W1[d] += b->W1[d], a->F1[d] += b->F1[d], a->W0[d] += b->W0[d], a->F0[d] += b->F0[d];
-    if (b->M == -INFINITY) return;
-    const double M = fmax(a->M, b->M), ka = a->M == -INFINITY ? 0 : exp(a->M - M), kb = exp(b->M - M);
-    a->L = a->L * ka + b->L * kb;
-    for (int d = 0; d < D; d++) a->Lm[d] = a->Lm[d] * ka + b->Lm[d] * kb;
-    a->M = M;
+    lse_merge(&a->M, &a->L, a->Lm, b->M, b->L, b->Lm, D);
 }
 
 /* The states s0 .. s0 + len - 1 of the Gray-code order (state index s <-> z = s ^ (s >> 1)). */
@@ -816,7 +828,7 @@ static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, dou
 static void sbn_describe(const gv_problem *p, FILE *out)
 {
     const sbn_state_t *st = p->state;
-    if (st->D2) return sbn2_describe(p, out);
+    if (st->D2) { sbn2_describe(p, out); return; }
     fprintf(out, "sigmoid belief net: D = %d latents, P = %d visible, N = %d data points (%s); %s\n", st->D, st->P,
             st->N, st->data ? "binarised Fashion-MNIST" : "synthetic, x ~ p(x)", st->origin);
     double elbo = 0, lpx = 0;
@@ -1073,19 +1085,6 @@ static long sbn2_block_len(const sbn_state_t *st)
     return 1L << bits;
 }
 
-static void sbn2_lse(sbn2_acc *s, int U, const int *z, double l)
-{
-    if (l > s->M) {
-        const double k = exp(s->M - l);
-        s->L *= k;
-        for (int u = 0; u < U; u++) s->Lm[u] *= k;
-        s->M = l;
-    }
-    const double e = exp(l - s->M);
-    s->L += e;
-    for (int u = 0; u < U; u++) s->Lm[u] += z[u] * e;
-}
-
 /* The z1 states s0 .. s0 + len - 1 of the Gray-code order, each with its 2^D2 states of z2. */
 static void sbn2_block(const sbn_state_t *st, int n, const double *eta, const double *T, long s0, long len,
                        sbn2_acc *acc)
@@ -1122,7 +1121,7 @@ static void sbn2_block(const sbn_state_t *st, int n, const double *eta, const do
             const double w2 = exp(dl - lm2), lpj = zb + T[s2] + du + lx, f = lpj - lq1 - (dl - S2);
             W2 += w2, F2 += w2 * f;
             for (int k = 0; k < D2; k++) Wk[z[D + k]][k] += w2, Fk[z[D + k]][k] += w2 * f;
-            sbn2_lse(acc, U, z, lpj);
+            lse_add(&acc->M, &acc->L, acc->Lm, U, z, lpj);
         }
         const double w1 = exp(lw1), fbar = F2 / W2;
         acc->W += w1, acc->F += w1 * fbar;
@@ -1153,11 +1152,7 @@ static void sbn2_acc_merge(sbn2_acc *a, const sbn2_acc *b, int D, int D2)
     for (int v = 0; v < 2; v++)
         for (int u = 0; u < U; u++) a->Wv[v][u] += b->Wv[v][u], a->Fv[v][u] += b->Fv[v][u];
     for (int i = 0; i < D2 * (D + 1); i++) a->G[i] += b->G[i];
-    if (b->M == -INFINITY) return;
-    const double M = fmax(a->M, b->M), ka = a->M == -INFINITY ? 0 : exp(a->M - M), kb = exp(b->M - M);
-    a->L = a->L * ka + b->L * kb;
-    for (int u = 0; u < U; u++) a->Lm[u] = a->Lm[u] * ka + b->Lm[u] * kb;
-    a->M = M;
+    lse_merge(&a->M, &a->L, a->Lm, b->M, b->L, b->Lm, U);
 }
 
 static void sbn2_result(const sbn_state_t *st, int n, const double *eta, const sbn2_acc *s, gv_sbn2_result *r)

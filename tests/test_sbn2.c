@@ -9,7 +9,7 @@
  *                 gv_sample_from_uniforms with the same uniforms gives the same draws
  *   score         gv_score_axpy against central differences of gv_log_q, every coordinate
  *   eta_fd/phi_fd the exact eta- and phi-gradients against central differences of the exact ELBO
- *   threads       the exact reference is bit-identical with 1 and 2 threads (several blocks)
+ *   (threads: test_sbn.c checks the two-layer exact reference with 1 and 2 threads too)
  *   params        dump -> load -> dump byte-identical (V, b2, B, a2 included), same exact reference;
  *                 malformed second-layer files are usage errors naming what is wrong
  *   unbiased      every hierarchical-compatible unbiased estimator passes the Bonferroni z-test
@@ -33,7 +33,6 @@
 #include <cmocka.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
-#include <omp.h>
 
 #include "harness/engine.h"
 #include "harness/exact.h"
@@ -302,52 +301,6 @@ static void test_eta_phi_fd(void **unused)
     END_CHECKS();
 }
 
-static void test_threads(void **unused)
-{
-    n_bad = 0;
-    char err[GV_ERRLEN];
-    gv_problem *p;
-    assert_int_equal(gv_problem_new("sbn:D=8,D2=6,P=20,N=3", &p, err), 0); /* 4 blocks of z1 per data point */
-    gv_point pt;
-    gv_exact e1, e2;
-    assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
-    assert_int_equal(gv_exact_alloc(&e1, &p->layout), 0);
-    assert_int_equal(gv_exact_alloc(&e2, &p->layout), 0);
-    omp_set_num_threads(1);
-    assert_int_equal(gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &e1, err), 0);
-    omp_set_num_threads(2);
-    assert_int_equal(gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &e2, err), 0);
-    CHECK(e1.value == e2.value && !memcmp(e1.grad, e2.grad, (size_t)p->layout.n_params * sizeof(double)) &&
-              !memcmp(e1.cond, e2.cond, (size_t)p->layout.n_cond * sizeof(double)),
-          "exact reference differs between 1 and 2 threads (%.17g vs %.17g)", e1.value, e2.value);
-    gv_exact_free(&e1), gv_exact_free(&e2);
-    gv_point_free(&pt);
-    gv_problem_free(p);
-    END_CHECKS();
-}
-
-static int dump(const gv_problem *p, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    int rc = p->type->dump_params(p, f);
-    return fclose(f) || rc;
-}
-
-static int same_file(const char *a, const char *b)
-{
-    FILE *x = fopen(a, "r"), *y = fopen(b, "r");
-    int same = x && y;
-    while (same) {
-        int c = fgetc(x), d = fgetc(y);
-        if (c != d) same = 0;
-        if (c == EOF || d == EOF) break;
-    }
-    if (x) fclose(x);
-    if (y) fclose(y);
-    return same;
-}
-
 /* Write the lines of src except those starting with `drop` (NULL: none), then `extra`, to dst. */
 static void filtered(const char *src, const char *dst, const char *drop, const char *extra)
 {
@@ -367,12 +320,12 @@ static void test_params(void **unused)
     close(mkstemp(p1)), close(mkstemp(p2)), close(mkstemp(p3));
     fixture a, b;
     assert_int_equal(fx_open(&a, "sbn:D=4,D2=3,P=6,N=3,seed=8,scale=2,enc_scale=0.7"), 0);
-    assert_int_equal(dump(a.p, p1), 0);
+    assert_int_equal(tk_dump_params(a.p, p1), 0);
     char spec[160], err[GV_ERRLEN];
     snprintf(spec, sizeof spec, "sbn:params=%s,N=3,seed=8", p1);
     assert_int_equal(fx_open(&b, spec), 0);
-    assert_int_equal(dump(b.p, p2), 0);
-    CHECK(same_file(p1, p2), "two layers: dump -> load -> dump is not byte-identical (%s, %s)", p1, p2);
+    assert_int_equal(tk_dump_params(b.p, p2), 0);
+    CHECK(tk_same_file(p1, p2), "two layers: dump -> load -> dump is not byte-identical (%s, %s)", p1, p2);
     CHECK(a.ex.value == b.ex.value && !memcmp(a.ex.grad, b.ex.grad, (size_t)a.p->layout.n_params * sizeof(double)),
           "loaded problem: exact %.17g vs %.17g", b.ex.value, a.ex.value);
     CHECK(b.p->layout.n_edges == 3 * 3 * 4, "loaded problem has %d edges, expected N D2 D = 36", b.p->layout.n_edges);
@@ -494,7 +447,7 @@ int main(void)
     gsl_set_error_handler_off();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_sum),  cmocka_unit_test(test_sampling),           cmocka_unit_test(test_score),
-        cmocka_unit_test(test_eta_phi_fd),  cmocka_unit_test(test_threads),            cmocka_unit_test(test_params),
+        cmocka_unit_test(test_eta_phi_fd),  cmocka_unit_test(test_params),
         cmocka_unit_test(test_incompatible), cmocka_unit_test(test_unbiased_two_layer), cmocka_unit_test(test_ts_vs_leg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

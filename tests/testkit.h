@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -70,6 +71,30 @@ static inline double spy_f(const void *v, const int *z)
 
 static const gv_problem_type spy_type __attribute__((unused)) = {.name = "spy", .objective = GV_OBJ_EXPECTATION,
                                                                   .f = spy_f};
+
+/* Write a problem's own parameter dump (describe --params) to path; 0 ok. */
+static inline __attribute__((unused)) int tk_dump_params(const gv_problem *p, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int rc = p->type->dump_params(p, f);
+    return fclose(f) || rc;
+}
+
+/* 1 if the two files exist and are byte for byte the same. */
+static inline __attribute__((unused)) int tk_same_file(const char *a, const char *b)
+{
+    FILE *x = fopen(a, "r"), *y = fopen(b, "r");
+    int same = x && y;
+    while (same) {
+        int c = fgetc(x), d = fgetc(y);
+        if (c != d) same = 0;
+        if (c == EOF || d == EOF) break;
+    }
+    if (x) fclose(x);
+    if (y) fclose(y);
+    return same;
+}
 
 #ifndef GV_TESTKIT_NO_FIXTURE /* files with a fixture of their own define this first */
 typedef struct {
