@@ -236,16 +236,10 @@ static void test_threads(void **unused)
 
 static double exact_at_phi(gv_problem *p, const double *phi)
 {
-    char err[GV_ERRLEN];
     double *eta = malloc((size_t)p->layout.n_params * sizeof *eta);
     p->type->outer_map(p, phi, eta);
-    gv_point pt;
-    gv_exact ex;
-    gv_point_init(&pt, &p->layout, eta);
-    gv_exact_alloc(&ex, &p->layout);
-    gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err);
-    const double v = ex.value;
-    gv_exact_free(&ex), gv_point_free(&pt), free(eta);
+    const double v = tk_exact_value(p, eta);
+    free(eta);
     return v;
 }
 

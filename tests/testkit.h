@@ -4,6 +4,7 @@
 #ifndef GV_TESTKIT_H
 #define GV_TESTKIT_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -71,6 +72,21 @@ static inline double spy_f(const void *v, const int *z)
 
 static const gv_problem_type spy_type __attribute__((unused)) = {.name = "spy", .objective = GV_OBJ_EXPECTATION,
                                                                   .f = spy_f};
+
+/* The exact objective of problem p at parameter eta (n_params); NAN if it cannot be computed. */
+static inline __attribute__((unused)) double tk_exact_value(const gv_problem *p, const double *eta)
+{
+    char err[GV_ERRLEN];
+    gv_point pt;
+    gv_exact ex;
+    double v = NAN;
+    if (!gv_point_init(&pt, &p->layout, eta) && !gv_exact_alloc(&ex, &p->layout)) {
+        if (!gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err)) v = ex.value;
+        gv_exact_free(&ex);
+    }
+    gv_point_free(&pt);
+    return v;
+}
 
 /* Write a problem's own parameter dump (describe --params) to path; 0 ok. */
 static inline __attribute__((unused)) int tk_dump_params(const gv_problem *p, const char *path)
