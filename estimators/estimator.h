@@ -19,7 +19,8 @@ typedef struct {
     double value; /* E f */
     double *grad; /* dE f / deta, n_params */
     double *cond; /* E[f | z_unit = v], n_cond */
-    int method;   /* GV_EXACT_CLOSED or GV_EXACT_ENUM */
+    int method;   /* GV_EXACT_CLOSED (the problem's own: exact, or exact_grad on hierarchical
+                   * layouts) or GV_EXACT_ENUM */
     double states;/* joint states enumerated (0 for closed form) */
 } gv_exact;
 
@@ -72,6 +73,9 @@ typedef struct gv_estimator_type {
     int min_K;                /* K >= min_K */
     int K_multiple;           /* K % K_multiple == 0 (1 = any) */
     int biased;               /* 1 = biased by design (the tests must detect it) */
+    int hierarchical;         /* 1 = also correct on hierarchical layouts (edges between Bernoulli units,
+                               * core.h): samples with gv_sample, scores with gv_score_axpy, and uses
+                               * per-sample theta (gv_hier_theta), never pt->prob of a unit with parents */
     const char *cost;         /* f evaluations per estimate, as a formula of K */
     const gv_optdoc *options; /* terminated by {NULL} */
     size_t state_size;        /* zeroed before init */

@@ -78,6 +78,17 @@ static void valid_names(char *buf, size_t len)
     }
 }
 
+/* The estimators that run on hierarchical layouts, comma-separated. */
+static void hierarchical_names(char *buf, size_t len)
+{
+    buf[0] = 0;
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
+        if ((*t)->hierarchical) {
+            if (buf[0]) strncat(buf, ", ", len - strlen(buf) - 1);
+            strncat(buf, (*t)->name, len - strlen(buf) - 1);
+        }
+}
+
 int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int K, char *msg)
 {
     char a[64], b[64];
@@ -87,6 +98,13 @@ int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int
         return gv_err(msg, "%s supports %s units; problem %s has %s units", t->name,
                       gv_unit_kind_names(t->units, a, sizeof a), p->type->name,
                       gv_unit_kind_names(p->layout.kinds, b, sizeof b)), -1;
+    if (gv_layout_hierarchical(&p->layout) && !t->hierarchical) {
+        char names[400];
+        hierarchical_names(names, sizeof names);
+        return gv_err(msg, "%s assumes independent units, but problem %s has a hierarchical layout (%d edges between "
+                      "latent units); estimators for hierarchical layouts: %s", t->name, p->type->name, p->layout.n_edges,
+                      names), -1;
+    }
     if ((t->needs & GV_NEED_FTILDE) && !gv_problem_has_ftilde(p))
         return gv_err(msg, "%s needs a continuous extension f~, which problem %s does not provide", t->name,
                       p->type->name), -1;

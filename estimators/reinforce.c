@@ -6,7 +6,11 @@
  *                      conditional means: Bernoulli c = (1-theta) m_1 + theta m_0; categorical
  *                      c_j = (1-pi_j) m_j + pi_j sum_{c!=j} pi_c m_c / (1 - pi_j); count units
  *                      c = sum_v p(v) s(v)^2 m_v / sum_v p(v) s(v)^2.
- * Cost: K evaluations of f.  All unbiased: E s_p = 0 for every constant baseline. */
+ * Cost: K evaluations of f.  All unbiased: E s_p = 0 for every constant baseline.
+ * Hierarchical layouts (edges, core.h): reinforce, -ema and -mean need only ancestral sampling and
+ * the hierarchical score (gv_sample, gv_score_axpy) and E f, so they run there; -optimal does not:
+ * its baseline formula from the conditional means assumes independent units (there c_p would need
+ * E[f s_p^2] / E[s_p^2] per coordinate, which the exact reference does not provide). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,20 +147,20 @@ const gv_estimator_type gv_est_reinforce = {
     .name = "reinforce",
     .description = "score function, no baseline: (1/K) sum f(z_k) s(z_k)",
     .citation = "Williams 1992 (Mach. Learn. 8:229)",
-    .needs = GV_NEED_F, .options = rf_opts_none, .init = rf_init, RF_COMMON};
+    .needs = GV_NEED_F, .options = rf_opts_none, .init = rf_init, .hierarchical = 1, RF_COMMON};
 
 const gv_estimator_type gv_est_reinforce_ema = {
     .name = "reinforce-ema",
     .description = "score function with an exponential-moving-average baseline of past f",
     .citation = "Williams 1992; Mnih & Gregor 1402.0030",
     .needs = GV_NEED_F, .options = rf_opts_ema, .init = rf_init_ema, .reset = rf_reset,
-    .copy_learned = rf_copy_learned, .adapt = rf_adapt, RF_COMMON};
+    .copy_learned = rf_copy_learned, .adapt = rf_adapt, .hierarchical = 1, RF_COMMON};
 
 const gv_estimator_type gv_est_reinforce_mean = {
     .name = "reinforce-mean",
     .description = "score function with the exact mean E f as baseline (oracle R*)",
     .citation = "Titsias & Shi 2111.05300 (R*)",
-    .needs = GV_NEED_F | GV_NEED_EXACT, .options = rf_opts_none, .init = rf_init_mean, RF_COMMON};
+    .needs = GV_NEED_F | GV_NEED_EXACT, .options = rf_opts_none, .init = rf_init_mean, .hierarchical = 1, RF_COMMON};
 
 const gv_estimator_type gv_est_reinforce_optimal = {
     .name = "reinforce-optimal",

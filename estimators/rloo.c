@@ -2,7 +2,7 @@
  * Salimans & Knowles 1402.0459.
  *   g = 1/(K-1) sum_k (f_k - fbar) s(z_k),  fbar = (1/K) sum_j f_j.
  * Equivalent to giving each sample the mean of the other K-1 as baseline.  K >= 2, K evals,
- * unbiased. */
+ * unbiased.  Runs on hierarchical layouts too (ancestral samples, hierarchical score). */
 #include <stdlib.h>
 
 #include "estimators/estimator.h"
@@ -54,7 +54,7 @@ const gv_estimator_type gv_est_rloo = {
     .objective = GV_OBJ_EXPECTATION,
     .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL | GV_UNIT_COUNT,
     .needs = GV_NEED_F,
-    .min_K = 2, .K_multiple = 1, .biased = 0, .cost = "K",
+    .min_K = 2, .K_multiple = 1, .biased = 0, .cost = "K", .hierarchical = 1,
     .options = rloo_opts,
     .state_size = sizeof(rloo_state_t),
     .init = rloo_init, .free = rloo_free, .estimate = rloo_estimate,

@@ -10,6 +10,13 @@
  *               the row's message.
  * Averaged over K samples.  On these single-layer (factorised) problems there are no descendants
  * to re-simulate, so this is also LEG (1503.01494) and IndeCateR (2311.12569).
+ * Hierarchical layouts (edges between Bernoulli units, core.h): z is drawn ancestrally from uniforms
+ * u_1..u_D (z_i = 1[u_i < sigma(l_i(z))]); for each unit i, z_i is set to each value with every u
+ * kept and the units after i redrawn from the same u (gv_sample_from_uniforms: exactly the
+ * descendants of i change), and
+ *   g_{bias i} = sigma'(l_i(z)) [f(z^{i<-1}) - f(z^{i<-0})],  g_{edge p->i} = the same times z_p.
+ * Unbiased: given u_-i, E_{u_i}[f] is F(0) + sigma(l_i) (F(1) - F(0)) with l_i fixed by the
+ * parents (which come before i), and l_i depends on eta only through the bias and the edges into i.
  * Evaluations per sample: 1 + sum_i (C_i - 1).  Unbiased (counts: up to the stated tail). */
 #include <math.h>
 #include <stdio.h>
@@ -17,10 +24,14 @@
 #include <string.h>
 
 #include "estimators/estimator.h"
+#include "harness/rng.h"
 
 typedef struct {
     double eps;
     int *z;
+    int *zf;        /* hierarchical: the flipped, re-simulated sample */
+    double *u, *th; /* hierarchical: the sample's uniforms, theta_i(z), 1 - theta_i(z) */
+    double *cth;
     double *fv;     /* f values of one unit's support */
     /* count units: p(v) and p(v) s(v) on the summed support, cached for the eta they were built at */
     double *cnt_eta;
@@ -43,6 +54,13 @@ static int ts_init(void *v, const gv_spec *spec, const gv_problem *p, int K, cha
     s->z = malloc((size_t)s->n_units * sizeof(int));
     s->fv = malloc((size_t)(p->layout.max_ncat > 2 ? p->layout.max_ncat : 2) * sizeof(double)); /* categorical */
     if (!s->z || !s->fv) return gv_err(err, "out of memory"), GV_EFAIL;
+    if (gv_layout_hierarchical(&p->layout)) {
+        s->zf = malloc((size_t)s->n_units * sizeof(int));
+        s->u = malloc((size_t)s->n_units * sizeof(double));
+        s->th = malloc((size_t)s->n_units * sizeof(double));
+        s->cth = malloc((size_t)s->n_units * sizeof(double));
+        if (!s->zf || !s->u || !s->th || !s->cth) return gv_err(err, "out of memory"), GV_EFAIL;
+    }
     if (p->layout.kinds & GV_UNIT_COUNT) {
         s->cnt_eta = malloc((size_t)s->n_units * sizeof(double));
         s->cnt_M = calloc((size_t)s->n_units, sizeof(int));
@@ -85,8 +103,39 @@ static void ts_free(void *v)
     ts_state_t *s = v;
     free(s->z);
     free(s->fv);
+    free(s->zf), free(s->u), free(s->th), free(s->cth);
     for (int i = 0; s->cnt_p && i < s->n_units; i++) free(s->cnt_p[i]), free(s->cnt_ps[i]);
     free(s->cnt_eta), free(s->cnt_M), free(s->cnt_p), free(s->cnt_ps);
+}
+
+/* Hierarchical layouts (all-Bernoulli): flip each unit, re-simulate its descendants with the same
+ * uniforms (see the header). */
+static int ts_estimate_hier(ts_state_t *s, gv_eval *ev, int K, gsl_rng *r, double *g)
+{
+    const gv_point *pt = ev->pt;
+    const gv_layout *L = pt->layout;
+    const int D = L->n_units;
+    const double invK = 1.0 / K;
+    int *z = s->z, *zf = s->zf;
+    for (int k = 0; k < K; k++) {
+        for (int i = 0; i < D; i++) s->u[i] = gv_uniform(r);
+        gv_sample_from_uniforms(pt, s->u, 0, z);
+        gv_hier_theta(pt, z, s->th, s->cth);
+        const double f0 = gv_eval_f(ev, z);
+        for (int i = 0; i < D; i++) {
+            memcpy(zf, z, (size_t)i * sizeof *zf);
+            zf[i] = 1 - z[i];
+            gv_sample_from_uniforms(pt, s->u, i + 1, zf);
+            const double fo = gv_eval_f(ev, zf), d = z[i] ? f0 - fo : fo - f0; /* f(z^{i<-1}) - f(z^{i<-0}) */
+            const double gi = invK * s->th[i] * s->cth[i] * d;
+            g[L->units[i].param] += gi;
+            for (int e = L->in_off[i]; e < L->in_off[i + 1]; e++) {
+                const gv_edge *ed = &L->edges[L->in_edge[e]];
+                if (z[ed->parent]) g[ed->param] += gi;
+            }
+        }
+    }
+    return 0;
 }
 
 static int ts_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
@@ -96,6 +145,7 @@ static int ts_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
     const gv_layout *L = pt->layout;
     const double invK = 1.0 / K;
     int *z = s->z;
+    if (L->n_edges) return ts_estimate_hier(s, ev, K, r, g);
     for (int k = 0; k < K; k++) {
         gv_sample(pt, r, z);
         const double f0 = gv_eval_f(ev, z);
@@ -155,12 +205,12 @@ static void ts_note(const void *v, char *buf, size_t len)
 
 const gv_estimator_type gv_est_tokui_sato = {
     .name = "tokui-sato",
-    .description = "local marginalisation of each unit with common random numbers (= LEG, IndeCateR here)",
+    .description = "local marginalisation of each unit with common random numbers (= LEG, IndeCateR on independent units)",
     .citation = "Tokui & Sato 1611.01239",
     .objective = GV_OBJ_EXPECTATION,
     .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL | GV_UNIT_COUNT,
     .needs = GV_NEED_F,
-    .min_K = 1, .K_multiple = 1, .biased = 0, .cost = "K(1+sum(C_i-1))",
+    .min_K = 1, .K_multiple = 1, .biased = 0, .cost = "K(1+sum(C_i-1))", .hierarchical = 1,
     .options = ts_opts,
     .state_size = sizeof(ts_state_t),
     .init = ts_init, .free = ts_free, .estimate = ts_estimate, .note = ts_note,

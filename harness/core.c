@@ -62,6 +62,7 @@ int gv_layout_init_units(gv_layout *L, int n_units, const gv_unit *proto)
         u->param = L->n_params;
         u->cond = L->n_cond;
         L->n_params += u->nparam;
+        L->n_unit_params = L->n_params;
         L->n_cond += u->ncat;
         L->kinds |= u->kind;
         if (u->ncat > L->max_ncat) L->max_ncat = u->ncat;
@@ -99,7 +100,50 @@ void gv_layout_free(gv_layout *L)
 {
     if (!L) return;
     free(L->units);
+    free(L->edges), free(L->in_off), free(L->in_edge), free(L->out_off), free(L->out_edge);
     memset(L, 0, sizeof *L);
+}
+
+/* CSR index of the edges by one endpoint (child: in-edges, parent: out-edges), in edge order. */
+static int edge_index(const gv_layout *L, int by_child, int **off, int **idx)
+{
+    const int U = L->n_units, E = L->n_edges;
+    *off = calloc((size_t)U + 1, sizeof **off);
+    *idx = malloc((size_t)E * sizeof **idx);
+    if (!*off || !*idx) return -1;
+    for (int e = 0; e < E; e++) (*off)[(by_child ? L->edges[e].child : L->edges[e].parent) + 1]++;
+    for (int i = 0; i < U; i++) (*off)[i + 1] += (*off)[i];
+    int *fill = malloc((size_t)U * sizeof *fill);
+    if (!fill) return -1;
+    memcpy(fill, *off, (size_t)U * sizeof *fill);
+    for (int e = 0; e < E; e++) (*idx)[fill[by_child ? L->edges[e].child : L->edges[e].parent]++] = e;
+    free(fill);
+    return 0;
+}
+
+int gv_layout_add_edges(gv_layout *L, int n, const int *parent, const int *child, char *err)
+{
+    if (L->n_edges) return gv_err(err, "layout already has edges"), -1;
+    if (n < 1) return gv_err(err, "no edges to add"), -1;
+    for (int i = 0; i < L->n_units; i++)
+        if (L->units[i].kind != GV_UNIT_BERNOULLI)
+            return gv_err(err, "hierarchical layouts are all-Bernoulli (unit %d is not)", i), -1;
+    for (int e = 0; e < n; e++) {
+        if (parent[e] < 0 || child[e] >= L->n_units || parent[e] >= child[e])
+            return gv_err(err, "edge %d: %d -> %d is not parent < child within %d units", e, parent[e], child[e],
+                          L->n_units), -1;
+        for (int f = 0; f < e; f++)
+            if (parent[f] == parent[e] && child[f] == child[e])
+                return gv_err(err, "edge %d -> %d given twice", parent[e], child[e]), -1;
+    }
+    if (!(L->edges = malloc((size_t)n * sizeof *L->edges))) return gv_err(err, "out of memory"), -1;
+    L->n_unit_params = L->n_params;
+    for (int e = 0; e < n; e++) L->edges[e] = (gv_edge){parent[e], child[e], L->n_params + e};
+    L->n_edges = n;
+    L->n_params += n;
+    if (edge_index(L, 1, &L->in_off, &L->in_edge) || edge_index(L, 0, &L->out_off, &L->out_edge))
+        return gv_err(err, "out of memory"), -1;
+    return 0;
 }
 
 const char *gv_unit_kind_names(unsigned kinds, char *buf, size_t len)
@@ -138,6 +182,11 @@ void gv_point_set(gv_point *pt, const double *eta)
 {
     const gv_layout *L = pt->layout;
     memcpy(pt->eta, eta, (size_t)L->n_params * sizeof(double));
+    for (int e = 0; e < L->n_edges; e++) { /* sigma(+-w): finite placeholders, not probabilities (core.h) */
+        const int q = L->edges[e].param;
+        pt->prob[q] = pt->cdf[q] = gv_sigmoid(eta[q]);
+        pt->comp[q] = gv_sigmoid(-eta[q]);
+    }
     for (int i = 0; i < L->n_units; i++) {
         const gv_unit *u = &L->units[i];
         const double *e = eta + u->param;
@@ -180,9 +229,62 @@ void gv_point_free(gv_point *pt)
     memset(pt, 0, sizeof *pt);
 }
 
+double gv_unit_logit(const gv_point *pt, const int *z, int i)
+{
+    const gv_layout *L = pt->layout;
+    double l = pt->eta[L->units[i].param];
+    if (!L->n_edges) return l;
+    for (int k = L->in_off[i]; k < L->in_off[i + 1]; k++) {
+        const gv_edge *e = &L->edges[L->in_edge[k]];
+        if (z[e->parent]) l += pt->eta[e->param];
+    }
+    return l;
+}
+
+void gv_hier_theta(const gv_point *pt, const int *z, double *theta, double *comp)
+{
+    const gv_layout *L = pt->layout;
+    for (int i = 0; i < L->n_units; i++) {
+        if (!L->n_edges || L->in_off[i] == L->in_off[i + 1]) { /* no parents: the point's own values */
+            theta[i] = pt->prob[L->units[i].param];
+            if (comp) comp[i] = pt->comp[L->units[i].param];
+            continue;
+        }
+        const double l = gv_unit_logit(pt, z, i);
+        theta[i] = gv_sigmoid(l);
+        if (comp) comp[i] = gv_sigmoid(-l);
+    }
+}
+
+void gv_sample_from_uniforms(const gv_point *pt, const double *u, int from, int *z)
+{
+    const gv_layout *L = pt->layout;
+    for (int i = from; i < L->n_units; i++) {
+        const double th = L->n_edges && L->in_off[i] < L->in_off[i + 1] ? gv_sigmoid(gv_unit_logit(pt, z, i))
+                                                                         : pt->prob[L->units[i].param];
+        z[i] = u[i] < th;
+    }
+}
+
+/* Ancestral sampling: uniforms in unit order, each unit's theta given its sampled parents. */
+static void sample_hier(const gv_point *pt, gsl_rng *r, int *z)
+{
+    const gv_layout *L = pt->layout;
+    for (int i = 0; i < L->n_units; i++) {
+        const double v = gv_uniform(r);
+        const double th = L->in_off[i] < L->in_off[i + 1] ? gv_sigmoid(gv_unit_logit(pt, z, i))
+                                                          : pt->prob[L->units[i].param];
+        z[i] = v < th;
+    }
+}
+
 void gv_sample(const gv_point *pt, gsl_rng *r, int *z)
 {
     const gv_layout *L = pt->layout;
+    if (L->n_edges) {
+        sample_hier(pt, r, z);
+        return;
+    }
     if (L->kinds == GV_UNIT_BERNOULLI) { /* fast path: every parameter is a theta */
         const double *th = pt->prob;
         for (int i = 0; i < L->n_units; i++) z[i] = gv_uniform(r) < th[i];
@@ -211,9 +313,30 @@ void gv_sample(const gv_point *pt, gsl_rng *r, int *z)
     }
 }
 
+/* Hierarchical score: s_i = z_i - sigma(l_i(z)) (as sigma(-l) or -sigma(l), no cancellation) on
+ * the unit's bias, s_i z_parent on each edge into i. */
+static void score_hier(const gv_point *pt, const int *z, double w, double *g)
+{
+    const gv_layout *L = pt->layout;
+    for (int i = 0; i < L->n_units; i++) {
+        const int has_pa = L->in_off[i] < L->in_off[i + 1];
+        const double l = has_pa ? gv_unit_logit(pt, z, i) : pt->eta[L->units[i].param];
+        const double si = z[i] ? gv_sigmoid(-l) : -gv_sigmoid(l);
+        g[L->units[i].param] += w * si;
+        for (int k = L->in_off[i]; k < L->in_off[i + 1]; k++) {
+            const gv_edge *e = &L->edges[L->in_edge[k]];
+            if (z[e->parent]) g[e->param] += w * si;
+        }
+    }
+}
+
 void gv_score_axpy(const gv_point *pt, const int *z, double w, double *g)
 {
     const gv_layout *L = pt->layout;
+    if (L->n_edges) {
+        score_hier(pt, z, w, g);
+        return;
+    }
     if (L->kinds == GV_UNIT_BERNOULLI) {
         const double *th = pt->prob, *cm = pt->comp;
         /* b (1 - theta) - (1 - b) theta, exact for b in {0,1} and branch-free: a branch on b
@@ -246,6 +369,13 @@ double gv_log_q(const gv_point *pt, const int *z)
 {
     const gv_layout *L = pt->layout;
     double s = 0;
+    if (L->n_edges) { /* all-Bernoulli: sum_i log sigma(+-l_i(z)) */
+        for (int i = 0; i < L->n_units; i++) {
+            const double l = gv_unit_logit(pt, z, i);
+            s += gv_log_sigmoid(z[i] ? l : -l);
+        }
+        return s;
+    }
     for (int i = 0; i < L->n_units; i++) {
         const gv_unit *u = &L->units[i];
         const double *e = pt->eta + u->param;

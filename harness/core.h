@@ -10,6 +10,19 @@
  *                 the neglected tail P(X >= M) is below GV_COUNT_TAIL at the current parameter.
  * A unit also owns `ncat` rows of the conditional-mean table E[f | z_unit = v] that the exact
  * reference computes (2 rows for a Bernoulli unit), from which every exact gradient follows.
+ *
+ * Hierarchical layouts.  A layout may also hold directed edges parent -> child between Bernoulli
+ * units (units in topological order: parent index < child index), added by gv_layout_add_edges
+ * after the units.  Each edge owns one parameter, its weight, appended to eta after every unit's
+ * own parameters (so n_params = n_unit_params + n_edges).  Unit i's logit given z is
+ *   l_i(z) = eta[param_i] + sum_{edges e into i} eta[edge_e.param] z[parent_e],
+ * q(z) = prod_i Bern(z_i; sigma(l_i(z))) is sampled ancestrally, and the score is
+ * d log q / d eta[param_i] = z_i - sigma(l_i(z)),  d log q / d w_e = (z_child - sigma(l_child)) z_parent.
+ * On such a layout pt->prob / pt->comp of a unit with parents hold sigma(+-eta[param_i]), the value at
+ * all parents 0, and of an edge parameter sigma(+-w_e): neither is a probability of q, so estimators
+ * must not use them there (gv_hier_theta gives the per-sample values).  Only estimators declaring
+ * `hierarchical` run on these layouts (estimators/estimator.h); the exact gradient no longer follows
+ * from the conditional means (harness/exact.h).
  */
 #ifndef GV_CORE_H
 #define GV_CORE_H
@@ -56,9 +69,20 @@ typedef struct {
     int cond;      /* offset of this unit's rows in the conditional-mean table */
 } gv_unit;
 
+/* A hierarchical edge parent -> child (both Bernoulli units, parent < child). */
+typedef struct {
+    int parent, child;
+    int param; /* offset of its weight in eta (>= n_unit_params) */
+} gv_edge;
+
 typedef struct {
     int n_units;
     int n_params; /* length of eta, of every gradient, and of f~'s argument */
+    int n_unit_params; /* parameters owned by the units (= n_params when there are no edges) */
+    int n_edges;       /* 0: independent units (factorised q) */
+    gv_edge *edges;    /* n_edges, in the order added (edge e's weight is eta[n_unit_params + e]) */
+    int *in_off, *in_edge;   /* edges into unit i: in_edge[in_off[i] .. in_off[i+1]-1] (edge indices) */
+    int *out_off, *out_edge; /* edges out of unit i (to its children), likewise */
     int n_cond;   /* rows of the conditional-mean table: sum of ncat */
     unsigned kinds; /* OR of the unit kinds present */
     int max_ncat;
@@ -71,6 +95,12 @@ int gv_layout_init(gv_layout *L, int n_units, const unsigned *kind, const int *n
 int gv_layout_init_units(gv_layout *L, int n_units, const gv_unit *proto);
 int gv_layout_uniform(gv_layout *L, int n_units, unsigned kind, int ncat);
 void gv_layout_free(gv_layout *L);
+/* Add n edges parent[e] -> child[e] (parent < child, no duplicates; every unit of the layout must be
+ * Bernoulli); their weights
+ * take parameters n_params .. n_params + n - 1.  May be called once, after the units.  0 or -1 with
+ * the reason in err. */
+int gv_layout_add_edges(gv_layout *L, int n, const int *parent, const int *child, char *err);
+static inline int gv_layout_hierarchical(const gv_layout *L) { return L->n_edges > 0; }
 const char *gv_unit_kind_names(unsigned kinds, char *buf, size_t len);
 
 /* The distribution q_eta at one parameter value, with what sampling and scores need. */
@@ -92,6 +122,19 @@ void gv_sample(const gv_point *pt, gsl_rng *r, int *z);
 void gv_score_axpy(const gv_point *pt, const int *z, double w, double *g);
 /* log q(z) (used by enumeration and tests). */
 double gv_log_q(const gv_point *pt, const int *z);
+
+/* Hierarchical layouts (also correct, and then trivial, on factorised Bernoulli units). */
+/* l_i(z): unit i's logit given its parents' values in z (Bernoulli unit i). */
+double gv_unit_logit(const gv_point *pt, const int *z, int i);
+/* theta[i] = sigma(l_i(z)), comp[i] = sigma(-l_i(z)) for every unit i of an all-Bernoulli layout
+ * (indexed by unit); comp may be NULL. */
+void gv_hier_theta(const gv_point *pt, const int *z, double *theta, double *comp);
+/* Ancestral draw of an all-Bernoulli layout from given uniforms u (one per unit, in unit order):
+ * z_i = u_i < sigma(l_i(z)).  Units from `from` on are (re)drawn, units before it are kept: with the
+ * same u, setting z_i and redrawing from i + 1 re-simulates exactly the descendants of i with common
+ * random numbers (a later non-descendant keeps its value: its logit does not depend on z_i).
+ * gv_sample on a hierarchical layout is this with fresh uniforms drawn in unit order. */
+void gv_sample_from_uniforms(const gv_point *pt, const double *u, int from, int *z);
 
 /* Count units (harness/count.c).  eta = log-rate (Poisson) or logit q (the others). */
 double gv_count_logpmf(const gv_unit *u, double eta, double k);

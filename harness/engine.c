@@ -138,7 +138,8 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
     char canon[GV_SPECLEN];
     gv_spec_canonical(&es, canon, sizeof canon);
     gv_row_init(row, p, canon, K, o->seed);
-    for (int q = 0; q < p->layout.n_params; q++) row->prob_mean += pt->prob[q] / p->layout.n_params;
+    /* over the units' own parameters (edge weights of a hierarchical layout are not probabilities) */
+    for (int q = 0; q < p->layout.n_unit_params; q++) row->prob_mean += pt->prob[q] / p->layout.n_unit_params;
 
     gv_estimator *warm = NULL;
     rc = gv_estimator_new(&es, p, K, &warm, msg);

@@ -91,10 +91,12 @@ void gv_exact_separable(const gv_point *pt, const double *h, double c0, double *
  * any state within e^-700 of the mode, and states below that contribute nothing measurable. */
 #define CHUNK 16384L
 
-static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv_exact *ex, char *err)
+static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, const double *centre, gv_exact *ex,
+                     char *err)
 {
     const gv_layout *L = &p->layout;
-    int D = L->n_units, NC = L->n_cond;
+    int D = L->n_units, NC = L->n_cond, NP = L->n_params;
+    const int hier = gv_layout_hierarchical(L);
     double *lqv = malloc((size_t)NC * sizeof(double));
     if (!lqv) return gv_err(err, "out of memory"), GV_EFAIL;
     double lmax = 0;
@@ -117,8 +119,8 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
     }
     long total = (long)nstates;
     long nchunk = (total + CHUNK - 1) / CHUNK;
-    /* per chunk: W, S, then Wc[NC], Sc[NC] */
-    size_t stride = 2 + 2 * (size_t)NC;
+    /* per chunk: W, S, then Wc[NC], Sc[NC]; with a centre: the gradient (NP), then W */
+    size_t stride = centre ? (size_t)NP + 1 : 2 + 2 * (size_t)NC;
     double *acc = calloc((size_t)nchunk * stride, sizeof(double));
     if (!acc) {
         free(lqv);
@@ -135,7 +137,7 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
 #pragma omp for schedule(dynamic, 1)
         for (long c = 0; c < nchunk; c++) {
             if (!z) continue;
-            double *a = acc + (size_t)c * stride, *Wc = a + 2, *Sc = a + 2 + NC;
+            double *a = acc + (size_t)c * stride;
             long start = c * CHUNK, end = start + CHUNK < total ? start + CHUNK : total;
             long idx = start;
             for (int i = 0; i < D; i++) { /* decode the start index */
@@ -147,15 +149,22 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
             for (int i = 1; i < D; i++) rest += lqv[L->units[i].cond + z[i]];
             rest -= lmax;
             for (long s = start; s < end; s++) {
-                double w = exp(rest + lqv[c0 + z[0]]);
+                /* hierarchical: q(z) itself (normalised: the mode's weight is >= 1 / nstates) */
+                double w = hier ? exp(gv_log_q(pt, z)) : exp(rest + lqv[c0 + z[0]]);
                 double f = gv_problem_f(p, pt, z);
                 double wf = w * f;
-                a[0] += w;
-                a[1] += wf;
-                for (int i = 0; i < D; i++) {
-                    int k = L->units[i].cond + z[i];
-                    Wc[k] += w;
-                    Sc[k] += wf;
+                if (centre) { /* pass 2 of a hierarchical layout */
+                    gv_score_axpy(pt, z, w * (f - *centre), a);
+                    a[NP] += w;
+                } else {
+                    double *Wc = a + 2, *Sc = a + 2 + NC;
+                    a[0] += w;
+                    a[1] += wf;
+                    for (int i = 0; i < D; i++) {
+                        int k = L->units[i].cond + z[i];
+                        Wc[k] += w;
+                        Sc[k] += wf;
+                    }
                 }
                 if (++z[0] == n0) { /* carry, then recompute the rest of log q exactly */
                     z[0] = 0;
@@ -174,6 +183,17 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
         free(acc);
         free(lqv);
         return gv_err(err, "out of memory"), GV_EFAIL;
+    }
+    if (centre) { /* chunk sums in chunk order */
+        double Wt = 0;
+        for (long c = 0; c < nchunk; c++) Wt += acc[(size_t)c * stride + NP];
+        for (int q = 0; q < NP; q++) {
+            double g = 0;
+            for (long c = 0; c < nchunk; c++) g += acc[(size_t)c * stride + q];
+            ex->grad[q] = g / Wt;
+        }
+        free(acc), free(lqv);
+        return GV_OK;
     }
     double W = 0, S = 0;
     double *Wc = calloc((size_t)NC, sizeof(double)), *Sc = calloc((size_t)NC, sizeof(double));
@@ -197,9 +217,37 @@ static int enumerate(const gv_problem *p, const gv_point *pt, double nstates, gv
     return GV_OK;
 }
 
+/* Hierarchical layouts (all-Bernoulli, with edges): the conditional means no longer give the
+ * gradient, so enumerate twice: pass 1 E f and the conditional means, pass 2 the gradient
+ * sum_z q(z) (f(z) - E f) score(z), centred on E f to limit cancellation. */
+static int enumerate_hier(const gv_problem *p, const gv_point *pt, double nstates, gv_exact *ex, char *err)
+{
+    int rc = enumerate(p, pt, nstates, NULL, ex, err);
+    const double Ef = ex->value;
+    return rc ? rc : enumerate(p, pt, nstates, &Ef, ex, err);
+}
+
+static int exact_hier(const gv_problem *p, const gv_point *pt, double max_states, int force_enum, gv_exact *ex,
+                      char *err)
+{
+    if (p->type->exact_grad && !force_enum) {
+        if (p->type->exact_grad(p, pt, &ex->value, ex->cond, ex->grad))
+            return gv_err(err, "exact reference of %s failed", p->spec), GV_EFAIL;
+        ex->method = GV_EXACT_CLOSED;
+        ex->states = 0;
+        return GV_OK;
+    }
+    const double n = gv_support_size(&p->layout);
+    if (!(n <= max_states))
+        return gv_err(err, "problem %s has %.4g joint states, above the enumeration limit %.0f of its hierarchical layout "
+                      "(raise it with --max-states N)", p->spec, n, max_states), GV_EUSAGE;
+    return enumerate_hier(p, pt, n, ex, err);
+}
+
 int gv_exact_compute(const gv_problem *p, const gv_point *pt, double max_states, int force_enum,
                      gv_exact *ex, char *err)
 {
+    if (gv_layout_hierarchical(&p->layout)) return exact_hier(p, pt, max_states, force_enum, ex, err);
     /* count units: the truncated support must hold all but GV_COUNT_TAIL of the mass here */
     for (int i = 0; i < p->layout.n_units; i++) {
         const gv_unit *u = &p->layout.units[i];
@@ -226,7 +274,7 @@ int gv_exact_compute(const gv_problem *p, const gv_point *pt, double max_states,
                    p->spec, n, max_states);
             return GV_EUSAGE;
         }
-        int rc = enumerate(p, pt, n, ex, err);
+        int rc = enumerate(p, pt, n, NULL, ex, err);
         if (rc) return rc;
     }
     gv_exact_grad_from_cond(pt, ex->cond, ex->grad);

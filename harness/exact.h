@@ -3,7 +3,10 @@
  * Every exact gradient here follows from the conditional means, because the units are
  * independent under q:  Bernoulli  dE/deta = theta (1 - theta) (m_1 - m_0);
  * categorical dE/dl_j = pi_j (m_j - sum_c pi_c m_c).  This avoids the cancellation of
- * sum_z q(z) f(z) score(z) when theta is near 0 or 1. */
+ * sum_z q(z) f(z) score(z) when theta is near 0 or 1.
+ * Hierarchical layouts (edges, core.h) are the exception: there the gradient comes from the
+ * problem's exact_grad hook, or else from enumerating sum_z q(z) (f(z) - E f) score(z) (two passes,
+ * the second centred on E f); cond still holds E[f | z_unit = v] under the joint q. */
 #ifndef GV_EXACT_H
 #define GV_EXACT_H
 

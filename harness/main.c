@@ -151,6 +151,10 @@ int gv_cmd_exact(int argc, char **argv)
     if (!rc) {
         printf("problem,%s\nmethod,%s\nstates,%.0f\nobjective,%.17g\n", p->spec,
                ex.method == GV_EXACT_CLOSED ? "closed-form" : "enumeration", gv_support_size(&p->layout), ex.value);
+        if (gv_layout_hierarchical(&p->layout))
+            printf("hierarchical,%d edges; gradient %s\n", p->layout.n_edges,
+                   ex.method == GV_EXACT_CLOSED ? "from the problem's exact_grad"
+                                                : "by enumeration of sum_z q(z) (f(z) - E f) d log q(z) / d eta");
         if (check && ex.method == GV_EXACT_CLOSED) {
             rc = gv_exact_compute(p, &pt, max_states, 1, &ex2, err);
             if (!rc) {
@@ -167,6 +171,14 @@ int gv_cmd_exact(int argc, char **argv)
                 int q = u->param + j;
                 printf("%d,%d,%d,%.17g,%.17g,%.17g\n", i, u->kind == GV_UNIT_BERNOULLI ? 1 : j, q, pt.eta[q],
                        pt.prob[q], ex.grad[q]);
+            }
+        }
+        if (p->layout.n_edges > 0) { /* the edge weights of a hierarchical layout */
+            printf("\nedge,parent,child,coord,weight,grad\n");
+            for (int e = 0; e < p->layout.n_edges; e++) {
+                const gv_edge *ed = &p->layout.edges[e];
+                printf("%d,%d,%d,%d,%.17g,%.17g\n", e, ed->parent, ed->child, ed->param, pt.eta[ed->param],
+                       ex.grad[ed->param]);
             }
         }
         if (p->n_outer > 0) { /* the outer parameters' gradient J^T g_eta */
@@ -216,8 +228,14 @@ int gv_cmd_describe(int argc, char **argv)
            gv_unit_kind_names(p->layout.kinds, u, sizeof u), p->layout.n_params, gv_support_size(&p->layout));
     if (p->n_outer > 0)
         printf("  outer parameters: %d (eta = eta(phi); rows with wrt=phi report d/dphi = J^T d/deta)\n", p->n_outer);
-    printf("  exact reference: %s; continuous extension f~: %s\n", t->exact ? "closed form" : "enumeration",
-           gv_problem_has_ftilde(p) ? "yes" : "no");
+    if (gv_layout_hierarchical(&p->layout))
+        printf("  hierarchical layout: %d edges between latent units (their weights are parameters %d..%d); exact "
+               "reference: %s; continuous extension f~: not on hierarchical layouts\n", p->layout.n_edges,
+               p->layout.n_unit_params, p->layout.n_params - 1,
+               t->exact_grad ? "the problem's own value and gradient" : "enumeration of sum q (f - E f) grad log q");
+    else
+        printf("  exact reference: %s; continuous extension f~: %s\n", t->exact ? "closed form" : "enumeration",
+               gv_problem_has_ftilde(p) ? "yes" : "no");
     if (t->describe) {
         printf("  ");
         t->describe(p, stdout);

@@ -291,7 +291,7 @@ static int w_basket(FILE *f, const void *c)
 
 static double mean_prob(const gv_point *pt)
 {
-    const int P = pt->layout->n_params;
+    const int P = pt->layout->n_unit_params; /* the units' own parameters, not edge weights */
     double qm = 0;
     for (int q = 0; q < P; q++) qm += pt->prob[q];
     return qm / P;

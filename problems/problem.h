@@ -40,8 +40,14 @@ typedef struct gv_problem_type {
     double (*ftilde_at)(const void *state, const gv_point *pt, const double *y);
     void (*grad_ftilde_at)(const void *state, const gv_point *pt, const double *y, double *grad);
 
-    /* Optional closed form at pt: *value = E f, cond[unit.cond + v] = E[f | z_unit = v]. */
+    /* Optional closed form at pt: *value = E f, cond[unit.cond + v] = E[f | z_unit = v].  Used on
+     * factorised layouts only (the gradient follows from cond there). */
     int (*exact)(const struct gv_problem *p, const gv_point *pt, double *value, double *cond);
+    /* Optional, for hierarchical layouts (layout edges, core.h), where the conditional means do not
+     * give the gradient: E f, cond (as above, under the joint q) and grad = dE f / deta (units' own
+     * parameters and edge weights) directly.  Without it the harness enumerates the joint support
+     * (harness/exact.c).  0, or -1 for a failed (e.g. non-finite) reference. */
+    int (*exact_grad)(const struct gv_problem *p, const gv_point *pt, double *value, double *cond, double *grad);
 
     /* Optional outer parameters (p->n_outer > 0): eta = eta(phi) and gphi = J^T geta. */
     void (*outer_map)(const struct gv_problem *p, const double *phi, double *eta);

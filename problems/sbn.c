@@ -25,6 +25,9 @@
  * Fashion-MNIST (Debian's dataset-fashion-mnist, IDX gzip files read with zlib), 28 x 28 averaged
  * down to 14 x 14 or 7 x 7, then x_j ~ Bern(intensity_j) with a fixed seed; the whole gzip file is
  * read so that zlib's check catches a corrupt one.
+ * Two latent layers (option D2 > 0): z2 -> z1 -> x, the encoder q(z1 | x) q(z2 | z1) as a hierarchical
+ * layout (edges layer 1 -> layer 2), exact by nested enumeration: see the section "two latent
+ * layers" at the end.
  * Limits.  Enumeration weights are q(z) / q(mode): for an encoder logit |eta| > ~700 the states with the
  * improbable value of that latent underflow, so its conditional mean E[f | z_d = v] (used by the
  * oracle baselines, not by the gradient) falls back to E f; log q is accumulated as a sum of
@@ -61,10 +64,24 @@ typedef struct {
     int M, T, dynamic, batched;
     double *pool_p, *pool_x, *test_x;
     int *idx;
+    /* second latent layer (D2 = 0: none): p(z2) = prod Bern(sigma(b2)), p(z1 | z2) = prod Bern(sigma(b + V z2)) */
+    int D2;
+    double *b2, *V;        /* D2; D x D2 (row d = latent d of layer 1) */
+    double spb2;           /* sum_k softplus(b2_k) */
 } sbn_state_t;
+
+/* two latent layers (the second section below) */
+static void sbn2_map(const gv_problem *p, const double *phi, double *eta);
+static void sbn2_vjp(const gv_problem *p, const double *geta, double *gphi);
+static double sbn2_f_at(const void *v, const gv_point *pt, const int *z);
+static void sbn2_describe(const gv_problem *p, FILE *out);
+static int sbn2_seed_model(sbn_state_t *st, long seed, double scale);
+static void sbn2_synth(const sbn_state_t *st, gsl_rng *r, int n, double *x);
+static int sbn2_finish(gv_problem *p, long seed, double enc_scale, int have_phi, char *err);
 
 static const gv_optdoc sbn_opts[] = {
     {"D", "8", "latent units (1..20: exact enumeration of 2^D states per data point)"},
+    {"D2", "0", "units of a second latent layer z2 -> z (0: one layer; D + D2 <= 20)"},
     {"P", "16", "visible units (synthetic data; Fashion-MNIST: size^2)"},
     {"N", "4", "data points in the batch (the objective is their mean ELBO)"},
     {"data", "synthetic", "synthetic (x ~ p(x) of the model) | fashion-mnist"},
@@ -75,9 +92,9 @@ static const gv_optdoc sbn_opts[] = {
     {"seed", "1", "seed of the weights, the synthetic data and the binarisation"},
     {"scale", "1", "s.d. of the seeded decoder weights W"},
     {"enc_scale", "0.1", "s.d. of the seeded encoder weights A (a0 = 0)"},
-    {"params", NULL, "CSV file of parameters (param,row,col,value; param b, W, c, and optionally A, a)"},
-    {"train_n", "N", "training pool for `train` minibatches (>= N; Fashion-MNIST images from offset)"},
-    {"test_n", "0", "test points for `train`'s exact test log p(x) (Fashion-MNIST: the t10k file from 0)"},
+    {"params", NULL, "CSV file of parameters (param,row,col,value; param b, W, c, optionally A, a; second layer V, b2, B, a2)"},
+    {"train_n", "N", "training pool for `train` minibatches (>= N; Fashion-MNIST images from offset; one layer)"},
+    {"test_n", "0", "test points for `train`'s exact test log p(x) (Fashion-MNIST: the t10k file from 0; one layer)"},
     {"binarise", "fixed", "Fashion-MNIST in `train`: fixed (the seeded binarisation) | dynamic (fresh pixels per batch)"},
     {NULL, NULL, NULL}};
 
@@ -244,18 +261,35 @@ static int load_fmnist(const char *dir, int train, long offset, long count, int 
 }
 
 /* params=FILE: rows "param,row,col,value" (header line first); b: row d; W: row d, col j; c: row j;
- * A: row d, col j; a: row d (col 0 for the vectors).  b, W and c must be complete; A and a both or
- * neither.  Fills st (D, P from the file) and, if the file has them, phi. */
+ * A: row d, col j; a: row d (col 0 for the vectors); the second latent layer (D2 units): V: row d,
+ * col k (its weights on layer 1); b2: row k; B: row k, col d (the encoder of layer 2 on layer 1);
+ * a2: row k.  b, W and c must be complete, V with b2 (D2 = the rows of b2); A and a both or neither,
+ * and with a second layer B and a2 with them.  Fills st (D, P, D2 from the file) and, if the file
+ * has them, phi (A, a, B, a2). */
+enum { SBN_NK = 9 };
+static const char *const sbn_pnames[SBN_NK] = {"b", "W", "c", "A", "a", "V", "b2", "B", "a2"};
+
+/* rows and columns of parameter k given D, P, D2 (vectors: 1 column) */
+static void param_shape(int k, int D, int P, int D2, int *nr, int *nc)
+{
+    static const char rows[SBN_NK] = {'D', 'D', 'P', 'D', 'D', 'D', '2', '2', '2'};
+    static const char cols[SBN_NK] = {'1', 'P', '1', 'P', '1', '2', '1', 'D', '1'};
+    const char w[2] = {rows[k], cols[k]};
+    int v[2];
+    for (int i = 0; i < 2; i++) v[i] = w[i] == 'D' ? D : w[i] == 'P' ? P : w[i] == '2' ? D2 : 1;
+    *nr = v[0], *nc = v[1];
+}
+
 static int load_params(sbn_state_t *st, const char *path, double **phi_out, char *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) return gv_err(err, "problem sbn: cannot open params file %s (%s)", path, strerror(errno)), GV_EUSAGE;
-    enum { NK = 5 };
-    static const char *const names[NK] = {"b", "W", "c", "A", "a"};
+    const char *const *names = sbn_pnames;
     int cap = 1024, n = 0, line = 0, rc = GV_OK;
     struct rowv { int k, r, c; double v; } *rows = malloc((size_t)cap * sizeof *rows);
     char buf[512];
-    int maxr[NK] = {-1, -1, -1, -1, -1}, maxc[NK] = {-1, -1, -1, -1, -1};
+    int maxr[SBN_NK], maxc[SBN_NK];
+    for (int k = 0; k < SBN_NK; k++) maxr[k] = maxc[k] = -1;
     while (rows && fgets(buf, sizeof buf, f)) {
         line++;
         size_t len = strlen(buf);
@@ -280,7 +314,7 @@ static int load_params(sbn_state_t *st, const char *path, double **phi_out, char
         if (l == 0 || l >= sizeof name) k = -2;
         else {
             memcpy(name, buf, l), name[l] = 0;
-            for (int i = 0; i < NK; i++) if (!strcmp(name, names[i])) k = i;
+            for (int i = 0; i < SBN_NK; i++) if (!strcmp(name, names[i])) k = i;
         }
         long rr = -1, cc = -1;
         double v = NAN;
@@ -291,13 +325,15 @@ static int load_params(sbn_state_t *st, const char *path, double **phi_out, char
         if (cc >= 0 && *q == ',' && (v = strtod(q + 1, &end), end > q + 1)) q = end; else v = NAN;
         if (k < 0 || rr < 0 || cc < 0 || rr >= SBN_MAXP || cc >= SBN_MAXP || !(fabs(v) <= SBN_MAXV) || *q) {
             rc = GV_EUSAGE;
-            if (k < 0) gv_err(err, "problem sbn: %s:%d: unknown parameter '%.*s'; valid: b, W, c, A, a", path, line,
-                              (int)(l < 16 ? l : 16), buf);
+            if (k < 0) gv_err(err, "problem sbn: %s:%d: unknown parameter '%.*s'; valid: b, W, c, A, a, V, b2, B, a2",
+                              path, line, (int)(l < 16 ? l : 16), buf);
             else gv_err(err, "problem sbn: %s:%d: expected %s,ROW,COL,VALUE with 0 <= ROW, COL < %d and |VALUE| <= "
                              "%g", path, line, names[k], SBN_MAXP, SBN_MAXV);
             break;
         }
-        if ((k == 0 || k == 2 || k == 4) && cc != 0) {
+        int vr, vc;
+        param_shape(k, 2, 2, 2, &vr, &vc);
+        if (vc == 1 && cc != 0) {
             rc = GV_EUSAGE;
             gv_err(err, "problem sbn: %s:%d: %s is a vector: col must be 0", path, line, names[k]);
             break;
@@ -320,50 +356,69 @@ static int load_params(sbn_state_t *st, const char *path, double **phi_out, char
     if (!rows) return gv_err(err, "out of memory"), GV_EFAIL;
     if (!rc && line == 0) rc = GV_EUSAGE, gv_err(err, "problem sbn: params file %s is empty", path);
     if (!rc && n == 0) rc = GV_EUSAGE, gv_err(err, "problem sbn: params file %s has no parameter rows", path);
-    const int D = maxr[0] + 1, P = maxr[2] + 1, hasA = maxr[3] >= 0 || maxr[4] >= 0;
+    const int D = maxr[0] + 1, P = maxr[2] + 1, D2 = maxr[6] + 1, hasA = maxr[3] >= 0 || maxr[4] >= 0;
+    const int hasB = maxr[7] >= 0 || maxr[8] >= 0;
     if (!rc && (D < 1 || P < 1 || maxr[1] + 1 != D || maxc[1] + 1 != P))
         rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: b (%d), W (%d x %d) and c (%d) do not fit together", path, D,
                                maxr[1] + 1, maxc[1] + 1, P);
-    if (!rc && D > GV_SBN_MAXD)
-        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s has D = %d latents; at most %d (exact enumeration)", path, D,
-                               GV_SBN_MAXD);
+    if (!rc && D + D2 > GV_SBN_MAXD)
+        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s has D + D2 = %d + %d latents; at most %d (exact enumeration)", path,
+                               D, D2, GV_SBN_MAXD);
     if (!rc && hasA && (maxr[3] + 1 != D || maxc[3] + 1 != P || maxr[4] + 1 != D))
         rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: A must be D x P = %d x %d and a D long", path, D, P);
-    double *vals[NK] = {0};
-    int size[NK] = {D, D * P, P, D * P, D};
-    for (int k = 0; k < NK && !rc; k++) {
-        vals[k] = malloc((size_t)size[k] * sizeof(double));
+    if (!rc && (maxr[5] >= 0 || D2 > 0) && (maxr[5] + 1 != D || maxc[5] + 1 != D2))
+        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: the second layer needs V (D x D2 = %d x %d) and b2 (D2) together; "
+                               "got V %d x %d", path, D, D2, maxr[5] + 1, maxc[5] + 1);
+    if (!rc && hasB && (!hasA || D2 == 0))
+        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: B and a2 (the layer-2 encoder) need A, a and a second layer (V, b2)",
+                               path);
+    if (!rc && hasA && D2 > 0 && (maxr[7] + 1 != D2 || maxc[7] + 1 != D || maxr[8] + 1 != D2))
+        rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: with A, a and a second layer, B must be D2 x D = %d x %d and a2 D2 "
+                               "long", path, D2, D);
+    double *vals[SBN_NK] = {0};
+    int size[SBN_NK], nrow[SBN_NK], ncol[SBN_NK];
+    for (int k = 0; k < SBN_NK; k++) param_shape(k, D, P, D2, &nrow[k], &ncol[k]), size[k] = nrow[k] * ncol[k];
+    for (int k = 0; k < SBN_NK && !rc; k++) {
+        vals[k] = malloc((size_t)(size[k] ? size[k] : 1) * sizeof(double));
         if (!vals[k]) rc = GV_EFAIL, gv_err(err, "out of memory");
         else for (int i = 0; i < size[k]; i++) vals[k][i] = NAN;
     }
     for (int i = 0; i < n && !rc; i++) {
         const struct rowv *w = &rows[i];
-        const int idx = (w->k == 1 || w->k == 3) ? w->r * P + w->c : w->r;
-        if (w->r >= ((w->k == 2) ? P : D) || (w->k == 1 || w->k == 3 ? w->c >= P : 0)) continue; /* checked above */
+        if (w->r >= nrow[w->k] || w->c >= ncol[w->k]) continue; /* checked above */
+        const int idx = w->r * ncol[w->k] + w->c;
         if (!isnan(vals[w->k][idx]))
             rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: %s[%d][%d] is given twice", path, names[w->k], w->r, w->c);
         vals[w->k][idx] = w->v;
     }
-    for (int k = 0; k < (hasA ? NK : 3) && !rc; k++)
+    for (int k = 0; k < SBN_NK && !rc; k++) {
+        if ((k == 3 || k == 4 || k == 7 || k == 8) && !hasA) continue;
         for (int i = 0; i < size[k] && !rc; i++)
             if (isnan(vals[k][i]))
                 rc = GV_EUSAGE, gv_err(err, "problem sbn: %s: %s entry %d (row %d) is missing", path, names[k], i,
-                                       (k == 1 || k == 3) ? i / P : i);
+                                       i / ncol[k]);
+    }
     free(rows);
     if (rc) {
-        for (int k = 0; k < NK; k++) free(vals[k]);
+        for (int k = 0; k < SBN_NK; k++) free(vals[k]);
         return rc;
     }
-    st->D = D, st->P = P;
-    st->b = vals[0], st->W = vals[1], st->c = vals[2];
+    st->D = D, st->P = P, st->D2 = D2;
+    st->b = vals[0], st->W = vals[1], st->c = vals[2], st->V = vals[5], st->b2 = vals[6];
     if (hasA) {
-        double *phi = malloc((size_t)(D * P + D) * sizeof *phi);
-        if (!phi) return free(vals[3]), free(vals[4]), gv_err(err, "out of memory"), GV_EFAIL;
+        const int nphi = D * P + D + D2 * D + D2;
+        double *phi = malloc((size_t)nphi * sizeof *phi);
+        if (!phi) {
+            for (int k = 3; k < SBN_NK; k++) if (k != 5 && k != 6) free(vals[k]);
+            return gv_err(err, "out of memory"), GV_EFAIL;
+        }
         memcpy(phi, vals[3], (size_t)D * P * sizeof *phi);
         memcpy(phi + D * P, vals[4], (size_t)D * sizeof *phi);
+        memcpy(phi + D * P + D, vals[7], (size_t)D2 * D * sizeof *phi);
+        memcpy(phi + D * P + D + D2 * D, vals[8], (size_t)D2 * sizeof *phi);
         *phi_out = phi;
     }
-    free(vals[3]), free(vals[4]);
+    free(vals[3]), free(vals[4]), free(vals[7]), free(vals[8]);
     return GV_OK;
 }
 
@@ -372,6 +427,7 @@ static void sbn_free(void *v)
     sbn_state_t *st = v;
     free(st->b), free(st->W), free(st->c), free(st->x);
     free(st->pool_p), free(st->pool_x), free(st->test_x), free(st->idx); /* pool_x is NULL when it is pool_p */
+    free(st->b2), free(st->V);
 }
 
 /* eta (N x D) = A x_n + a0 for the N data points x (N x P). */
@@ -392,12 +448,14 @@ static void sbn_encode(const sbn_state_t *st, const double *phi, const double *x
 static void sbn_map(const gv_problem *p, const double *phi, double *eta)
 {
     const sbn_state_t *st = p->state;
+    if (st->D2) { sbn2_map(p, phi, eta); return; }
     sbn_encode(st, phi, st->x, st->N, eta);
 }
 
 static void sbn_vjp(const gv_problem *p, const double *geta, double *gphi)
 {
     const sbn_state_t *st = p->state;
+    if (st->D2) { sbn2_vjp(p, geta, gphi); return; }
     const int D = st->D, P = st->P;
     memset(gphi, 0, (size_t)(D * P + D) * sizeof *gphi);
     for (int n = 0; n < st->N; n++) {
@@ -431,7 +489,7 @@ static void sbn_sample_data(const sbn_state_t *st, gsl_rng *r, int n, double *x)
 static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
 {
     sbn_state_t *st = p->state;
-    long D, P, N, size, offset, seed;
+    long D, D2, P, N, size, offset, seed;
     double scale, enc_scale;
     int data, split;
     static const char *const datas[] = {"synthetic", "fashion-mnist", NULL}, *const splits[] = {"train", "test", NULL};
@@ -440,7 +498,8 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
         gv_opt_long(s, "N", 4, 1, 100000, &N, err) || gv_opt_choice(s, "data", datas, 0, &data, err) ||
         gv_opt_long(s, "size", 14, 7, 14, &size, err) || gv_opt_choice(s, "split", splits, 0, &split, err) ||
         gv_opt_long(s, "offset", 0, 0, 100000000L, &offset, err) || gv_opt_long(s, "seed", 1, 0, 2147483647L, &seed, err) ||
-        gv_opt_double(s, "scale", 1, 0, 1e3, &scale, err) || gv_opt_double(s, "enc_scale", 0.1, 0, 1e3, &enc_scale, err))
+        gv_opt_double(s, "scale", 1, 0, 1e3, &scale, err) || gv_opt_double(s, "enc_scale", 0.1, 0, 1e3, &enc_scale, err) ||
+        gv_opt_long(s, "D2", 0, 0, GV_SBN_MAXD - 1, &D2, err))
         return GV_EUSAGE;
     long M, T;
     int dyn;
@@ -456,6 +515,12 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
         return gv_err(err, "problem sbn: test_n reads the Fashion-MNIST test file; the batch must come from split=train"),
                GV_EUSAGE;
     st->M = (int)M, st->T = (int)T, st->dynamic = dyn, st->batched = dyn || M > N;
+    if (!params && D + D2 > GV_SBN_MAXD)
+        return gv_err(err, "problem sbn: D + D2 = %ld + %ld latents; at most %d (exact enumeration)", D, D2, GV_SBN_MAXD),
+               GV_EUSAGE;
+    if (params && gv_spec_get(s, "D2"))
+        return gv_err(err, "problem sbn: D2 comes from the params file (its rows of b2); do not give it with params="),
+               GV_EUSAGE;
     if (size != 7 && size != 14) return gv_err(err, "problem sbn: size=%ld: valid sizes are 7 and 14", size), GV_EUSAGE;
     if (data == 0 && (gv_spec_get(s, "size") || gv_spec_get(s, "split") || gv_spec_get(s, "offset") || dir))
         return gv_err(err, "problem sbn: size, split, offset and dir are options of data=fashion-mnist"), GV_EUSAGE;
@@ -482,6 +547,7 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
         for (long i = 0; i < (long)st->D * st->P; i++) st->W[i] = gsl_ran_gaussian(r, scale);
         for (int j = 0; j < st->P; j++) st->c[j] = gsl_ran_gaussian(r, 1);
         snprintf(st->origin, sizeof st->origin, "seeded parameters (seed %ld, W ~ N(0, %g^2))", seed, scale);
+        st->D2 = (int)D2;
     }
     if (phi_file && gv_spec_get(s, "enc_scale")) {
         free(phi_file), gsl_rng_free(r);
@@ -493,13 +559,20 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
         return gv_err(err, "problem sbn: the params file has P = %d visible units; Fashion-MNIST at size=%ld has %ld",
                       st->P, size, size * size), GV_EUSAGE;
     }
+    /* a second latent layer: its model from a stream of its own (the one-layer bits are unchanged) */
+    if (st->D2 > 0 && !params && sbn2_seed_model(st, seed, scale)) return free(phi_file), gsl_rng_free(r), GV_EFAIL;
+    if (st->D2 > 0 && (st->batched || st->T)) {
+        free(phi_file), gsl_rng_free(r);
+        return gv_err(err, "problem sbn: train_n, test_n and binarise=dynamic (model training) are for one-layer nets; "
+                           "this one has D2 = %d", st->D2), GV_EUSAGE;
+    }
     const int Dn = st->D, Pn = st->P;
     st->x = malloc((size_t)st->N * Pn * sizeof(double));
     st->pool_p = malloc((size_t)st->M * Pn * sizeof(double));
     st->pool_x = data ? malloc((size_t)st->M * Pn * sizeof(double)) : st->pool_p; /* synthetic: the same */
     st->test_x = st->T ? malloc((size_t)st->T * Pn * sizeof(double)) : NULL;
     st->idx = malloc((size_t)st->M * sizeof(int));
-    p->n_outer = Dn * Pn + Dn;
+    p->n_outer = Dn * Pn + Dn + st->D2 * Dn + st->D2; /* A, a (and B, a2 of a second layer) */
     p->phi = phi_file ? phi_file : malloc((size_t)p->n_outer * sizeof(double));
     if (!st->x || !st->pool_p || !st->pool_x || (st->T && !st->test_x) || !st->idx || !p->phi)
         return gsl_rng_free(r), gv_err(err, "out of memory"), GV_EFAIL;
@@ -511,6 +584,8 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
     if (data == 1) { /* the pool's fixed binarisation draws pixel by pixel, image by image */
         rc = load_fmnist(dir ? dir : SBN_DEFAULT_DIR, split == 0, offset, st->M, (int)size, st->pool_p, err);
         for (long i = 0; !rc && i < (long)st->M * Pn; i++) st->pool_x[i] = gsl_rng_uniform(r) < st->pool_p[i];
+    } else if (st->D2 > 0) {
+        sbn2_synth(st, r, st->M, st->pool_p);
     } else { /* x ~ p(x): z ~ p(z), x ~ p(x | z) */
         sbn_sample_data(st, r, st->M, st->pool_p);
     }
@@ -536,6 +611,7 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
     if (rc) return rc;
     st->spb = 0;
     for (int d = 0; d < Dn; d++) st->spb += softplus(st->b[d]);
+    if (st->D2 > 0) return sbn2_finish(p, seed, enc_scale, phi_file != NULL, err);
     if (gv_layout_uniform(&p->layout, st->N * Dn, GV_UNIT_BERNOULLI, 2)) return gv_err(err, "out of memory"), GV_EFAIL;
     if (!(p->eta = malloc((size_t)st->N * Dn * sizeof(double)))) return gv_err(err, "out of memory"), GV_EFAIL;
     sbn_map(p, p->phi, p->eta);
@@ -564,6 +640,7 @@ static double sbn_fn(const sbn_state_t *st, int n, const double *eta, const doub
 static double sbn_f_at(const void *v, const gv_point *pt, const int *z)
 {
     const sbn_state_t *st = v;
+    if (st->D2) return sbn2_f_at(v, pt, z);
     double a[SBN_MAXP], y[GV_SBN_MAXD], s = 0;
     for (int n = 0; n < st->N; n++) {
         for (int d = 0; d < st->D; d++) y[d] = z[n * st->D + d];
@@ -575,6 +652,7 @@ static double sbn_f_at(const void *v, const gv_point *pt, const int *z)
 static double sbn_ftilde_at(const void *v, const gv_point *pt, const double *y)
 {
     const sbn_state_t *st = v;
+    if (st->D2) return NAN; /* one layer only: no estimator needing f~ runs on the hierarchical layout */
     double a[SBN_MAXP], s = 0;
     for (int n = 0; n < st->N; n++) s += sbn_fn(st, n, pt->eta + n * st->D, y + n * st->D, a, 1);
     return s / st->N;
@@ -585,6 +663,10 @@ static void sbn_grad_at(const void *v, const gv_point *pt, const double *y, doub
 {
     const sbn_state_t *st = v;
     const int D = st->D, P = st->P;
+    if (st->D2) { /* one layer only (see sbn_ftilde_at) */
+        for (int q = 0; q < pt->layout->n_params; q++) g[q] = NAN;
+        return;
+    }
     double a[SBN_MAXP];
     for (int n = 0; n < st->N; n++) {
         const double *yn = y + n * D, *x = st->x + (size_t)n * P;
@@ -636,6 +718,20 @@ typedef struct {
 
 static void acc_init(sbn_acc *s) { memset(s, 0, sizeof *s), s->M = -INFINITY; }
 
+/* Add l to a streaming log-sum-exp (max M, sum L = sum e^(l - M), Lm[d] the sum over z_d = 1). */
+static inline void lse_add(double *M, double *L, double *Lm, int n, const int *z, double l)
+{
+    if (l > *M) { /* rescale the log-sum-exp to the new maximum */
+        const double k = exp(*M - l);
+        *L *= k;
+        for (int d = 0; d < n; d++) Lm[d] *= k;
+        *M = l;
+    }
+    const double e = exp(l - *M);
+    *L += e;
+    for (int d = 0; d < n; d++) Lm[d] += z[d] * e;
+}
+
 static inline void acc_add(sbn_acc *s, int D, const int *z, double lw, double f, double l)
 {
     const double w = exp(lw), wf = w * f;
@@ -645,26 +741,24 @@ static inline void acc_add(sbn_acc *s, int D, const int *z, double lw, double f,
         s->W1[d] += one * w, s->F1[d] += one * wf;
         s->W0[d] += (1 - one) * w, s->F0[d] += (1 - one) * wf;
     }
-    if (l > s->M) { /* rescale the log-sum-exp to the new maximum */
-        const double k = exp(s->M - l);
-        s->L *= k;
-        for (int d = 0; d < D; d++) s->Lm[d] *= k;
-        s->M = l;
-    }
-    const double e = exp(l - s->M);
-    s->L += e;
-    for (int d = 0; d < D; d++) s->Lm[d] += z[d] * e;
+    lse_add(&s->M, &s->L, s->Lm, D, z, l);
+}
+
+/* Merge the streaming log-sum-exp (max M, sum L, per-latent sums Lm[n]) of b into a. */
+static void lse_merge(double *aM, double *aL, double *aLm, double bM, double bL, const double *bLm, int n)
+{
+    if (bM == -INFINITY) return;
+    const double M = fmax(*aM, bM), ka = *aM == -INFINITY ? 0 : exp(*aM - M), kb = exp(bM - M);
+    *aL = *aL * ka + bL * kb;
+    for (int d = 0; d < n; d++) aLm[d] = aLm[d] * ka + bLm[d] * kb;
+    *aM = M;
 }
 
 static void acc_merge(sbn_acc *a, const sbn_acc *b, int D)
 {
     a->W += b->W, a->F += b->F;
     for (int d = 0; d < D; d++) a->W1[d] += b->W1[d], a->F1[d] += b->F1[d], a->W0[d] += b->W0[d], a->F0[d] += b->F0[d];
-    if (b->M == -INFINITY) return;
-    const double M = fmax(a->M, b->M), ka = a->M == -INFINITY ? 0 : exp(a->M - M), kb = exp(b->M - M);
-    a->L = a->L * ka + b->L * kb;
-    for (int d = 0; d < D; d++) a->Lm[d] = a->Lm[d] * ka + b->Lm[d] * kb;
-    a->M = M;
+    lse_merge(&a->M, &a->L, a->Lm, b->M, b->L, b->Lm, D);
 }
 
 /* The states s0 .. s0 + len - 1 of the Gray-code order (state index s <-> z = s ^ (s >> 1)). */
@@ -786,6 +880,7 @@ static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, dou
 {
     const sbn_state_t *st = p->state;
     const int D = st->D, N = st->N;
+    if (st->D2) return -1; /* the hierarchical layout's reference is sbn2_exact_grad */
     gv_sbn_result *res = malloc((size_t)N * sizeof *res);
     if (!res) return -1;
     const double tot = enum_points(st, pt->eta, res);
@@ -881,6 +976,7 @@ static int sbn_next_batch(gv_problem *p, gsl_rng *r)
 static int sbn_evaluate(const gv_problem *p, const double *phi, int set, double *value, double *logml)
 {
     const sbn_state_t *st = p->state;
+    if (st->D2) return 1; /* held-out sets are one-layer only (init rejects them) */
     if (set == 1 && !st->T) return 1;
     if (set != 0 && set != 1) return 1;
     sbn_state_t v = *st; /* the same model over another data set */
@@ -904,6 +1000,7 @@ static int sbn_evaluate(const gv_problem *p, const double *phi, int set, double 
 static void sbn_describe(const gv_problem *p, FILE *out)
 {
     const sbn_state_t *st = p->state;
+    if (st->D2) { sbn2_describe(p, out); return; }
     fprintf(out, "sigmoid belief net: D = %d latents, P = %d visible, N = %d data points (%s); %s\n", st->D, st->P,
             st->N, st->data ? "binarised Fashion-MNIST" : "synthetic, x ~ p(x)", st->origin);
     double elbo = 0, lpx = 0;
@@ -928,7 +1025,404 @@ static int sbn_dump(const gv_problem *p, FILE *out)
     for (int d = 0; d < D; d++)
         for (int j = 0; j < P; j++) fprintf(out, "A,%d,%d,%.17g\n", d, j, p->phi[(size_t)d * P + j]);
     for (int d = 0; d < D; d++) fprintf(out, "a,%d,0,%.17g\n", d, p->phi[(size_t)D * P + d]);
+    if (st->D2) { /* the second layer: V, b2, then its encoder B, a2 */
+        const int D2 = st->D2;
+        const double *B = p->phi + (size_t)D * P + D, *a2 = B + (size_t)D2 * D;
+        for (int d = 0; d < D; d++)
+            for (int k = 0; k < D2; k++) fprintf(out, "V,%d,%d,%.17g\n", d, k, st->V[(size_t)d * D2 + k]);
+        for (int k = 0; k < D2; k++) fprintf(out, "b2,%d,0,%.17g\n", k, st->b2[k]);
+        for (int k = 0; k < D2; k++)
+            for (int d = 0; d < D; d++) fprintf(out, "B,%d,%d,%.17g\n", k, d, B[(size_t)k * D + d]);
+        for (int k = 0; k < D2; k++) fprintf(out, "a2,%d,0,%.17g\n", k, a2[k]);
+    }
     return ferror(out) ? -1 : 0;
+}
+
+/* ================================================================== two latent layers (D2 > 0)
+ *
+ * Model: p(z2) = prod_k Bern(sigma(b2_k)), p(z1 | z2) = prod_d Bern(sigma(b_d + sum_k V_dk z2_k)),
+ * p(x | z1) as above.  Encoder: q(z1 | x) = prod_d Bern(sigma((A x + a)_d)), q(z2 | z1) =
+ * prod_k Bern(sigma(a2_k + sum_d B_kd z1_d)).  Layout: U = D + D2 units per data point, unit n U + d
+ * (layer 1) and n U + D + k (layer 2), and N D2 D edges layer-1 d -> layer-2 k of the same data
+ * point, edge (n D2 + k) D + d with weight eta[N U + (n D2 + k) D + d] (= B_kd).  The units' own
+ * logits are A x_n + a (layer 1) and a2 (layer 2).  phi = (A, a, B, a2); outer_map copies B and a2
+ * into every data point, outer_vjp sums over the data points.
+ * f_n(z) = log p(x_n, z1, z2) - log q(z1, z2 | x_n) with q at the point's eta (biases and edges).
+ * Exact, per data point: an outer Gray-code loop over z1 keeps a = c + W z1 (and A's, B's and V's
+ * contributions) incremental, so the P-dimensional log-likelihood is computed once per z1 by the
+ * vectorised kernel; an inner loop over the 2^D2 states of z2 adds
+ *   log p(z2) + log p(z1 | z2) = z1.b + T(z2) + z2.(V^T z1),  T(z2) = z2.b2 - sum softplus(b2)
+ *                                - sum_d softplus(b_d + (V z2)_d)   (a table over z2, once per call)
+ * and log q(z2 | z1) = z2.l - sum_k softplus(l_k), l = a2 + B z1.  Per z1 the inner sums give
+ * E[f | z1] and, for each layer-2 unit k, sigma'(l_k) (E[f | z1, z2_k = 1] - E[f | z1, z2_k = 0]) =
+ * the exact d/d(bias k) of the inner expectation (times z1_d: of edge d -> k); the outer sums weight
+ * them by q(z1).  Layer-1 logits: theta (1 - theta) (E[f | z1_d = 1] - E[f | z1_d = 0]) (their score
+ * is z1_d - theta_d: q(z2 | z1) does not depend on them).  Blocks of z1 (2^max(0, min(D, 12 - D2))
+ * states, ~2^12 joint states) start from an exact state and are merged in a fixed order: the same
+ * bits for any thread count. */
+
+static int sbn2_seed_model(sbn_state_t *st, long seed, double scale)
+{
+    const int D = st->D, D2 = st->D2;
+    gsl_rng *r = gv_problem_rng((unsigned long)seed, "sbn-layer2");
+    st->b2 = malloc((size_t)D2 * sizeof(double));
+    st->V = malloc((size_t)D * D2 * sizeof(double));
+    if (!r || !st->b2 || !st->V) return gsl_rng_free(r), -1;
+    for (int k = 0; k < D2; k++) st->b2[k] = gsl_ran_gaussian(r, 1);
+    for (long i = 0; i < (long)D * D2; i++) st->V[i] = gsl_ran_gaussian(r, scale);
+    gsl_rng_free(r);
+    return 0;
+}
+
+/* nn data points x ~ p(x) of the two-layer model into x (nn x P): z2 ~ p(z2), z1 ~ p(z1 | z2), x ~ p(x | z1). */
+static void sbn2_synth(const sbn_state_t *st, gsl_rng *r, int nn, double *x)
+{
+    const int D = st->D, D2 = st->D2, P = st->P;
+    int z1[GV_SBN_MAXD], z2[GV_SBN_MAXD];
+    for (int n = 0; n < nn; n++) {
+        for (int k = 0; k < D2; k++) z2[k] = gsl_rng_uniform(r) < gv_sigmoid(st->b2[k]);
+        for (int d = 0; d < D; d++) {
+            double m = st->b[d];
+            for (int k = 0; k < D2; k++) m += z2[k] * st->V[(size_t)d * D2 + k];
+            z1[d] = gsl_rng_uniform(r) < gv_sigmoid(m);
+        }
+        for (int j = 0; j < P; j++) {
+            double a = st->c[j];
+            for (int d = 0; d < D; d++) a += z1[d] * st->W[(size_t)d * P + j];
+            x[(size_t)n * P + j] = gsl_rng_uniform(r) < gv_sigmoid(a);
+        }
+    }
+}
+
+static void sbn2_map(const gv_problem *p, const double *phi, double *eta)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, D2 = st->D2, P = st->P, U = D + D2, N = st->N;
+    const double *a0 = phi + (size_t)D * P, *B = a0 + D, *a2 = B + (size_t)D2 * D;
+    for (int n = 0; n < N; n++) {
+        const double *x = st->x + (size_t)n * P;
+        for (int d = 0; d < D; d++) {
+            const double *A = phi + (size_t)d * P;
+            double s = a0[d];
+            for (int j = 0; j < P; j++) s += A[j] * x[j];
+            eta[n * U + d] = s;
+        }
+        for (int k = 0; k < D2; k++) eta[n * U + D + k] = a2[k];
+        memcpy(eta + (size_t)N * U + (size_t)n * D2 * D, B, (size_t)D2 * D * sizeof *eta);
+    }
+}
+
+static void sbn2_vjp(const gv_problem *p, const double *geta, double *gphi)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, D2 = st->D2, P = st->P, U = D + D2, N = st->N;
+    memset(gphi, 0, (size_t)p->n_outer * sizeof *gphi);
+    double *ga = gphi + (size_t)D * P, *gB = ga + D, *ga2 = gB + (size_t)D2 * D;
+    for (int n = 0; n < N; n++) {
+        const double *x = st->x + (size_t)n * P, *ge = geta + (size_t)N * U + (size_t)n * D2 * D;
+        for (int d = 0; d < D; d++) {
+            const double g = geta[n * U + d];
+            double *A = gphi + (size_t)d * P;
+            for (int j = 0; j < P; j++) A[j] += g * x[j];
+            ga[d] += g;
+        }
+        for (int k = 0; k < D2; k++) ga2[k] += geta[n * U + D + k];
+        for (int i = 0; i < D2 * D; i++) gB[i] += ge[i];
+    }
+}
+
+static int sbn2_finish(gv_problem *p, long seed, double enc_scale, int have_phi, char *err)
+{
+    sbn_state_t *st = p->state;
+    const int D = st->D, D2 = st->D2, P = st->P, U = D + D2, N = st->N;
+    if (!have_phi) { /* B ~ N(0, enc_scale^2), a2 = 0, from a stream of its own */
+        gsl_rng *r = gv_problem_rng((unsigned long)seed, "sbn-encoder2");
+        if (!r) return gv_err(err, "out of memory"), GV_EFAIL;
+        double *B = p->phi + (size_t)D * P + D;
+        for (long i = 0; i < (long)D2 * D; i++) B[i] = gsl_ran_gaussian(r, enc_scale);
+        for (int k = 0; k < D2; k++) B[(size_t)D2 * D + k] = 0;
+        gsl_rng_free(r);
+    }
+    st->spb2 = 0;
+    for (int k = 0; k < D2; k++) st->spb2 += softplus(st->b2[k]);
+    const long E = (long)N * D2 * D;
+    if (E > 50000000L) return gv_err(err, "problem sbn: N D2 D = %ld edges is too many", E), GV_EUSAGE;
+    int *par = malloc((size_t)E * sizeof *par), *chi = malloc((size_t)E * sizeof *chi);
+    int rc = !par || !chi || gv_layout_uniform(&p->layout, N * U, GV_UNIT_BERNOULLI, 2);
+    for (long e = 0; !rc && e < E; e++) { /* e = (n D2 + k) D + d */
+        const long n = e / ((long)D2 * D), k = e / D % D2, d = e % D;
+        par[e] = (int)(n * U + d), chi[e] = (int)(n * U + D + k);
+    }
+    if (!rc && gv_layout_add_edges(&p->layout, (int)E, par, chi, err)) rc = 1;
+    free(par), free(chi);
+    if (rc || !(p->eta = malloc((size_t)p->layout.n_params * sizeof(double))))
+        return gv_err(err, "problem sbn: cannot build the two-layer layout (out of memory)"), GV_EFAIL;
+    sbn2_map(p, p->phi, p->eta);
+    return GV_OK;
+}
+
+/* f_n at z (data point n's U values), with q at the point's eta (full vector). */
+static double sbn2_fn(const sbn_state_t *st, int n, const double *eta, const int *z, double *a, int fast)
+{
+    const int D = st->D, D2 = st->D2, P = st->P, U = D + D2;
+    const double *eu = eta + (size_t)n * U, *ew = eta + (size_t)st->N * U + (size_t)n * D2 * D;
+    const int *z1 = z, *z2 = z + D;
+    double lp = -st->spb2, lq = 0;
+    for (int k = 0; k < D2; k++) lp += z2[k] * st->b2[k];
+    memcpy(a, st->c, (size_t)P * sizeof *a);
+    for (int d = 0; d < D; d++) {
+        double m = st->b[d];
+        for (int k = 0; k < D2; k++) m += z2[k] * st->V[(size_t)d * D2 + k];
+        lp += z1[d] * m - softplus(m);
+        lq += z1[d] * eu[d] - softplus(eu[d]);
+        if (!z1[d]) continue;
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) a[j] += w[j];
+    }
+    for (int k = 0; k < D2; k++) {
+        double l = eu[D + k];
+        for (int d = 0; d < D; d++) l += z1[d] * ew[k * D + d];
+        lq += z2[k] * l - softplus(l);
+    }
+    const double *x = st->x + (size_t)n * P;
+    return lp + (fast ? gv_sbn_loglik_fast(a, x, P) : gv_sbn_loglik_libm(a, x, P)) - lq;
+}
+
+static double sbn2_f_at(const void *v, const gv_point *pt, const int *z)
+{
+    const sbn_state_t *st = v;
+    double a[SBN_MAXP], s = 0;
+    const int U = st->D + st->D2;
+    for (int n = 0; n < st->N; n++) s += sbn2_fn(st, n, pt->eta, z + (size_t)n * U, a, 1);
+    return s / st->N;
+}
+
+double gv_sbn2_log_joint(const gv_problem *p, int n, const int *z)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, D2 = st->D2, P = st->P;
+    double a[SBN_MAXP], lp = 0;
+    for (int k = 0; k < D2; k++) lp += log(gv_sigmoid(z[D + k] ? st->b2[k] : -st->b2[k]));
+    for (int d = 0; d < D; d++) {
+        double m = st->b[d];
+        for (int k = 0; k < D2; k++) m += z[D + k] * st->V[(size_t)d * D2 + k];
+        lp += log(gv_sigmoid(z[d] ? m : -m));
+    }
+    memcpy(a, st->c, (size_t)P * sizeof *a);
+    for (int d = 0; d < D; d++)
+        if (z[d])
+            for (int j = 0; j < P; j++) a[j] += st->W[(size_t)d * P + j];
+    return lp + gv_sbn_loglik_libm(a, st->x + (size_t)n * P, P);
+}
+
+int gv_sbn2_get_layer2(const gv_problem *p, int *D2, const double **b2, const double **V)
+{
+    if (strcmp(p->type->name, "sbn")) return -1;
+    const sbn_state_t *st = p->state;
+    *D2 = st->D2, *b2 = st->b2, *V = st->V;
+    return 0;
+}
+
+typedef struct {
+    double W, F;                                 /* over z1: sum w1, sum w1 E[f | z1] */
+    double Wv[2][GV_SBN_MAXD], Fv[2][GV_SBN_MAXD]; /* per unit u and value v: q-weight and q-weighted f */
+    double G[GV_SBN_MAXD * (GV_SBN_MAXD + 1)];   /* sum w1 h_k (k < D2), sum w1 h_k z1_d (D2 + k D + d) */
+    double M, L, Lm[GV_SBN_MAXD];                /* log-sum-exp of log p(x, z), over z_u = 1 */
+} sbn2_acc;
+
+/* T(z2) for every z2 (index s2: bit k = z2_k). */
+static double *sbn2_table(const sbn_state_t *st)
+{
+    const int D = st->D, D2 = st->D2;
+    double *T = malloc(((size_t)1 << D2) * sizeof *T);
+    if (!T) return NULL;
+    for (long s2 = 0; s2 < 1L << D2; s2++) {
+        double t = -st->spb2;
+        for (int k = 0; k < D2; k++) t += (s2 >> k & 1) * st->b2[k];
+        for (int d = 0; d < D; d++) {
+            double m = st->b[d];
+            for (int k = 0; k < D2; k++) m += (s2 >> k & 1) * st->V[(size_t)d * D2 + k];
+            t -= softplus(m);
+        }
+        T[s2] = t;
+    }
+    return T;
+}
+
+static long sbn2_block_len(const sbn_state_t *st)
+{
+    int bits = 12 - st->D2;
+    if (bits < 0) bits = 0;
+    if (bits > st->D) bits = st->D;
+    return 1L << bits;
+}
+
+/* The z1 states s0 .. s0 + len - 1 of the Gray-code order, each with its 2^D2 states of z2. */
+static void sbn2_block(const sbn_state_t *st, int n, const double *eta, const double *T, long s0, long len,
+                       sbn2_acc *acc)
+{
+    const int D = st->D, D2 = st->D2, P = st->P, U = D + D2;
+    const double *x = st->x + (size_t)n * P, *eu = eta + (size_t)n * U,
+                 *ew = eta + (size_t)st->N * U + (size_t)n * D2 * D;
+    double a[SBN_MAXP], u[GV_SBN_MAXD], l2[GV_SBN_MAXD];
+    int z[GV_SBN_MAXD];
+    const long g0 = s0 ^ (s0 >> 1);
+    memcpy(a, st->c, (size_t)P * sizeof *a);
+    /* lq1 = log q(z1), lw1 = log q(z1) - log q(mode), zb = z1.b, u = V^T z1, l2 = a2 + B z1 */
+    double lq1 = 0, lw1 = 0, zb = 0;
+    for (int k = 0; k < D2; k++) u[k] = 0, l2[k] = eu[D + k];
+    for (int d = 0; d < D; d++) {
+        lq1 -= softplus(eu[d]), lw1 -= fmax(eu[d], 0);
+        z[d] = (int)(g0 >> d & 1);
+        if (!z[d]) continue;
+        lq1 += eu[d], lw1 += eu[d], zb += st->b[d];
+        for (int k = 0; k < D2; k++) u[k] += st->V[(size_t)d * D2 + k], l2[k] += ew[k * D + d];
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) a[j] += w[j];
+    }
+    for (long t = 0;; t++) {
+        const double lx = gv_sbn_loglik_fast(a, x, P);
+        double S2 = 0, lm2 = 0, W2 = 0, F2 = 0, Wk[2][GV_SBN_MAXD] = {{0}}, Fk[2][GV_SBN_MAXD] = {{0}};
+        for (int k = 0; k < D2; k++) S2 += softplus(l2[k]), lm2 += fmax(l2[k], 0);
+        for (long s2 = 0; s2 < 1L << D2; s2++) {
+            double dl = 0, du = 0;
+            for (int k = 0; k < D2; k++) {
+                z[D + k] = (int)(s2 >> k & 1);
+                if (z[D + k]) dl += l2[k], du += u[k];
+            }
+            const double w2 = exp(dl - lm2), lpj = zb + T[s2] + du + lx, f = lpj - lq1 - (dl - S2);
+            W2 += w2, F2 += w2 * f;
+            for (int k = 0; k < D2; k++) Wk[z[D + k]][k] += w2, Fk[z[D + k]][k] += w2 * f;
+            lse_add(&acc->M, &acc->L, acc->Lm, U, z, lpj);
+        }
+        const double w1 = exp(lw1), fbar = F2 / W2;
+        acc->W += w1, acc->F += w1 * fbar;
+        for (int d = 0; d < D; d++) acc->Wv[z[d]][d] += w1, acc->Fv[z[d]][d] += w1 * fbar;
+        for (int k = 0; k < D2; k++) {
+            for (int v = 0; v < 2; v++) acc->Wv[v][D + k] += w1 * Wk[v][k] / W2, acc->Fv[v][D + k] += w1 * Fk[v][k] / W2;
+            const double m1 = Wk[1][k] > 0 ? Fk[1][k] / Wk[1][k] : fbar, m0 = Wk[0][k] > 0 ? Fk[0][k] / Wk[0][k] : fbar;
+            const double h = w1 * gv_sigmoid(l2[k]) * gv_sigmoid(-l2[k]) * (m1 - m0);
+            acc->G[k] += h;
+            for (int d = 0; d < D; d++) acc->G[D2 + k * D + d] += z[d] * h;
+        }
+        if (t + 1 == len) break;
+        const int d = __builtin_ctzl((unsigned long)(s0 + t + 1)); /* the bit the next Gray code flips */
+        const double sg = (z[d] ^= 1) ? 1.0 : -1.0;
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) a[j] += sg * w[j];
+        lq1 += sg * eu[d], lw1 += sg * eu[d], zb += sg * st->b[d];
+        for (int k = 0; k < D2; k++) u[k] += sg * st->V[(size_t)d * D2 + k], l2[k] += sg * ew[k * D + d];
+    }
+}
+
+static void sbn2_acc_init(sbn2_acc *s) { memset(s, 0, sizeof *s), s->M = -INFINITY; }
+
+static void sbn2_acc_merge(sbn2_acc *a, const sbn2_acc *b, int D, int D2)
+{
+    const int U = D + D2;
+    a->W += b->W, a->F += b->F;
+    for (int v = 0; v < 2; v++)
+        for (int u = 0; u < U; u++) a->Wv[v][u] += b->Wv[v][u], a->Fv[v][u] += b->Fv[v][u];
+    for (int i = 0; i < D2 * (D + 1); i++) a->G[i] += b->G[i];
+    lse_merge(&a->M, &a->L, a->Lm, b->M, b->L, b->Lm, U);
+}
+
+static void sbn2_result(const sbn_state_t *st, int n, const double *eta, const sbn2_acc *s, gv_sbn2_result *r)
+{
+    const int D = st->D, D2 = st->D2, U = D + D2;
+    r->elbo = s->F / s->W;
+    r->logpx = s->M + log(s->L);
+    for (int u = 0; u < U; u++) {
+        r->cond1[u] = s->Wv[1][u] > 0 ? s->Fv[1][u] / s->Wv[1][u] : r->elbo;
+        r->cond0[u] = s->Wv[0][u] > 0 ? s->Fv[0][u] / s->Wv[0][u] : r->elbo;
+        r->post[u] = s->Lm[u] / s->L;
+    }
+    const double *eu = eta + (size_t)n * U;
+    for (int d = 0; d < D; d++) r->grad[d] = gv_sigmoid(eu[d]) * gv_sigmoid(-eu[d]) * (r->cond1[d] - r->cond0[d]);
+    for (int k = 0; k < D2; k++) r->grad[D + k] = s->G[k] / s->W;
+    for (int i = 0; i < D2 * D; i++) r->grad[U + i] = s->G[D2 + i] / s->W;
+}
+
+int gv_sbn2_enumerate(const gv_problem *p, int n, const double *eta, gv_sbn2_result *r)
+{
+    const sbn_state_t *st = p->state;
+    if (n < 0 || n >= st->N || st->D2 < 1) return -1;
+    double *T = sbn2_table(st);
+    if (!T) return -1;
+    const long nst = 1L << st->D, bl = sbn2_block_len(st);
+    sbn2_acc acc, b;
+    sbn2_acc_init(&acc);
+    for (long s0 = 0; s0 < nst; s0 += bl) {
+        sbn2_acc_init(&b);
+        sbn2_block(st, n, eta, T, s0, bl, &b);
+        sbn2_acc_merge(&acc, &b, st->D, st->D2);
+    }
+    sbn2_result(st, n, eta, &acc, r);
+    free(T);
+    return 0;
+}
+
+/* The hierarchical layout's exact reference: every data point, every block of z1, in parallel;
+ * merged in a fixed order.  cond[u] = (1/N) (E[f_n | z_u = v] + sum_{m != n} E f_m). */
+static int sbn2_exact_grad(const gv_problem *p, const gv_point *pt, double *value, double *cond, double *grad)
+{
+    const sbn_state_t *st = p->state;
+    const int D = st->D, D2 = st->D2, N = st->N, U = D + D2;
+    if (!D2) return -1;
+    const long nst = 1L << D, bl = sbn2_block_len(st), nb = nst / bl, chunk = nb >= 256 ? 1 : 256 / nb;
+    sbn2_acc *acc = malloc((size_t)(chunk * nb) * sizeof *acc);
+    double *T = sbn2_table(st), *elbo = malloc((size_t)N * sizeof *elbo);
+    gv_sbn2_result *res = malloc(sizeof *res);
+    if (!acc || !T || !elbo || !res) return free(acc), free(T), free(elbo), free(res), -1;
+    double tot = 0;
+    int finite = 1;
+    for (long n0 = 0; n0 < N; n0 += chunk) {
+        const long nn = N - n0 < chunk ? N - n0 : chunk, ntask = nn * nb;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (long t = 0; t < ntask; t++) {
+            sbn2_acc_init(&acc[t]);
+            sbn2_block(st, (int)(n0 + t / nb), pt->eta, T, (t % nb) * bl, bl, &acc[t]);
+        }
+        for (long i = 0; i < nn; i++) {
+            const int n = (int)(n0 + i);
+            for (long k = 1; k < nb; k++) sbn2_acc_merge(&acc[i * nb], &acc[i * nb + k], D, D2);
+            sbn2_result(st, n, pt->eta, &acc[i * nb], res);
+            tot += elbo[n] = res->elbo;
+            for (int u = 0; u < U; u++) {
+                const gv_unit *un = &p->layout.units[n * U + u];
+                cond[un->cond + 1] = res->cond1[u] - res->elbo, cond[un->cond + 0] = res->cond0[u] - res->elbo;
+                grad[un->param] = res->grad[u] / N;
+                finite &= isfinite(res->cond1[u]) && isfinite(res->cond0[u]) && isfinite(res->grad[u]);
+            }
+            double *ge = grad + (size_t)N * U + (size_t)n * D2 * D;
+            for (int e = 0; e < D2 * D; e++) ge[e] = res->grad[U + e] / N, finite &= isfinite(res->grad[U + e]);
+        }
+    }
+    for (int i = 0; i < p->layout.n_cond; i++) cond[i] = (cond[i] + tot) / N;
+    *value = tot / N;
+    free(acc), free(T), free(elbo), free(res);
+    return finite && isfinite(tot) ? 0 : -1;
+}
+
+static void sbn2_describe(const gv_problem *p, FILE *out)
+{
+    const sbn_state_t *st = p->state;
+    fprintf(out, "sigmoid belief net, two latent layers z2 -> z1 -> x: D = %d + D2 = %d latents, P = %d visible, "
+            "N = %d data points (%s); %s; encoder q(z1 | x) q(z2 | z1): %d hierarchical units with %d edges\n", st->D,
+            st->D2, st->P, st->N, st->data ? "binarised Fashion-MNIST" : "synthetic, x ~ p(x)", st->origin,
+            p->layout.n_units, p->layout.n_edges);
+    fprintf(out, "  exact reference: nested enumeration per data point (Gray code over the 2^%d states of z1, the "
+            "log-likelihood once per z1; 2^%d states of z2 inside), gradient in the biases and edge weights directly\n",
+            st->D, st->D2);
+    double elbo = 0, lpx = 0;
+    gv_sbn2_result *r = malloc(sizeof *r);
+    for (int n = 0; r && n < st->N; n++) {
+        gv_sbn2_enumerate(p, n, p->eta, r);
+        elbo += r->elbo / st->N, lpx += r->logpx / st->N;
+    }
+    free(r);
+    fprintf(out, "  exact at the initial encoder: mean ELBO %.10g, mean log p(x) %.10g, mean KL(q || p(z|x)) %.6g\n",
+            elbo, lpx, lpx - elbo);
 }
 
 const gv_problem_type gv_prob_sbn = {
@@ -940,7 +1434,7 @@ const gv_problem_type gv_prob_sbn = {
     .state_size = sizeof(sbn_state_t),
     .init = sbn_init, .free = sbn_free,
     .f_at = sbn_f_at, .ftilde_at = sbn_ftilde_at, .grad_ftilde_at = sbn_grad_at,
-    .exact = sbn_exact,
+    .exact = sbn_exact, .exact_grad = sbn2_exact_grad,
     .outer_map = sbn_map, .outer_vjp = sbn_vjp,
     .describe = sbn_describe, .dump_params = sbn_dump,
     .model_get = sbn_model_get, .model_set = sbn_model_set, .model_grad = sbn_model_grad,

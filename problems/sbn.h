@@ -45,4 +45,21 @@ double gv_sbn_loglik_fast(const double *a, const double *x, int P);  /* AVX2 whe
 double gv_sbn_loglik_sse2(const double *a, const double *x, int P);  /* the 2-lane baseline: same bits */
 double gv_sbn_loglik_libm(const double *a, const double *x, int P);
 
+/* Two latent layers (option D2 > 0): U = D + D2 latents per data point (layer 1 first), the encoder
+ * q(z1 | x) q(z2 | z1) a hierarchical layout (harness/core.h).  What enumerating data point n at the
+ * point's full parameter vector eta (units' logits, then edge weights) gives: */
+typedef struct {
+    double elbo, logpx;
+    double cond1[GV_SBN_MAXD], cond0[GV_SBN_MAXD]; /* E_q[f_n | z_u = v], u < U */
+    double post[GV_SBN_MAXD];                      /* p(z_u = 1 | x_n) */
+    double grad[GV_SBN_MAXD * (GV_SBN_MAXD + 1)];  /* d E_q f_n / d(logit of unit u) at u < U, then d/d(edge
+                                                    * d -> k) at U + k D + d */
+} gv_sbn2_result;
+/* Nested enumeration (Gray code over z1, all z2 inside); 0, or -1 (bad n, one-layer net). */
+int gv_sbn2_enumerate(const gv_problem *p, int n, const double *eta, gv_sbn2_result *r);
+/* log p(x_n, z1, z2) for z = (z1, z2) (U values), straightforwardly (tests). */
+double gv_sbn2_log_joint(const gv_problem *p, int n, const int *z);
+/* The second layer: D2 (0: none), b2 (D2), V (D x D2, row d = latent d of layer 1); 0 or -1. */
+int gv_sbn2_get_layer2(const gv_problem *p, int *D2, const double **b2, const double **V);
+
 #endif

@@ -256,5 +256,25 @@ expect 2 "seed 2 is given twice" $G train -p sbn:D=3 -e rloo --steps 2 --seed 2,
 expect 2 "expected S or S1,S2" $G train -p sbn:D=3 -e rloo --steps 2 --seed 1,,2
 expect 2 "--model-lr x: expected a number" $G train -p sbn:D=3 -e rloo --steps 2 --model-lr x
 
+# sbn with two latent layers: a hierarchical layout (edges); dump -> load; bad second layers;
+# estimators that assume independent units are refused with the reason and the compatible list
+S2=sbn:D=3,D2=2,P=4,N=2
+expect 0 "hierarchical,12 edges; gradient from the problem's exact_grad" $G exact -p $S2 --check
+expect 0 "check_enumeration_max_abs_diff,[0-9.e-]+" $G exact -p $S2 --check
+expect 0 "^0,0,3,10,.*" $G exact -p $S2
+expect 0 "hierarchical layout: 12 edges between latent units" $G describe -p $S2
+expect 0 "exact reference: nested enumeration per data point" $G describe -p $S2 --params "$T/sp2.csv"
+[ "$(grep -c "" "$T/sp2.csv")" -eq 51 ] && ok || bad "two-layer params dump: 35 one-layer lines + 6 V + 2 b2 + 6 B + 2 a2"
+$G describe -p "sbn:params=$T/sp2.csv,N=2" --params "$T/sp2b.csv" >/dev/null 2>&1 && cmp -s "$T/sp2.csv" "$T/sp2b.csv" && ok || bad "two-layer params: dump -> load -> dump differs"
+grep -v '^V,1,0,' "$T/sp2.csv" >"$T/bad9.csv"
+expect 2 "V entry 2 \(row 1\) is missing" $G exact -p "sbn:params=$T/bad9.csv"
+grep -v '^a2,' "$T/sp2.csv" >"$T/bad10.csv"
+expect 2 "B must be D2 x D = 2 x 3 and a2 D2 long" $G exact -p "sbn:params=$T/bad10.csv"
+expect 2 "D \+ D2 = 15 \+ 6 latents; at most 20" $G exact -p sbn:D=15,D2=6
+expect 2 "incompatible: disarm assumes independent units, but problem sbn has a hierarchical layout \(12 edges.*estimators for hierarchical layouts: leg, reinforce, reinforce-ema, reinforce-mean, rloo, tokui-sato" $G run -p $S2 -e disarm -K 2 -R 10
+expect 0 "reinforce-optimal,expectation,2,.*,incompatible,.*assumes independent units" $G run -p $S2 -e tokui-sato,reinforce-optimal -K 2 -R 20 -q
+expect 0 "tokui-sato,expectation,2,.*,phi,.*,ok," $G run -p $S2 -e tokui-sato -K 2 -R 20 -q
+expect 2 "train_n, test_n and binarise=dynamic \(model training\) are for one-layer nets" $G exact -p sbn:D=3,D2=2,test_n=5
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -57,6 +57,10 @@ static const char *const specs[] = {
     "categorical-coupled:D=4,C=3/4/2/5,seed=3,scale=2",
     "sbn:D=4,P=6,N=2",
     "sbn:D=3,P=9,N=3,seed=4,scale=3,enc_scale=1",
+    /* two latent layers: a hierarchical layout (edges), its own exact_grad vs the generic enumeration
+     * and the brute force below */
+    "sbn:D=3,D2=2,P=5,N=2,enc_scale=0.5",
+    "sbn:D=2,D2=3,P=4,N=1,seed=3,scale=2,enc_scale=1.5",
     "categorical-arsm:C=5,R=2,p=0.5/0.2/0.1/0.1/0.1",
     "categorical-linear:D=3,C=4",
     "categorical-linear:D=2,C=3,alpha=0.1,seed=9",
@@ -229,10 +233,52 @@ static void unit_probs(const gv_unit *u, const double *eta, double *pr)
     for (int c = 0; c < u->ncat; c++) pr[c] /= s;
 }
 
+/* Hierarchical layouts (all-Bernoulli, edges): the same sums with q(z) = prod_i Bern(z_i; th_i),
+ * th_i = sigma(eta_i + sum of the weights of edges into i from parents at 1), walking the edge list
+ * here (not core.c's indices); score z_i - th_i on the bias, times z_parent on each edge. */
+static void brute_force_hier(const gv_problem *p, double *value, double *cond, double *grad)
+{
+    const gv_layout *L = &p->layout;
+    const int D = L->n_units;
+    double *wc = calloc((size_t)L->n_cond, sizeof *wc), *th = malloc((size_t)D * sizeof *th);
+    gv_point pt;
+    assert_true(D < 31 && wc && th && gv_point_init(&pt, L, p->eta) == 0);
+    memset(cond, 0, (size_t)L->n_cond * sizeof *cond);
+    memset(grad, 0, (size_t)L->n_params * sizeof *grad);
+    int z[31];
+    double tot = 0;
+    for (long s = 0; s < 1L << D; s++) {
+        for (int i = 0; i < D; i++) z[i] = (int)(s >> i & 1);
+        double q = 1;
+        for (int i = 0; i < D; i++) {
+            double l = p->eta[L->units[i].param];
+            for (int e = 0; e < L->n_edges; e++)
+                if (L->edges[e].child == i && z[L->edges[e].parent]) l += p->eta[L->edges[e].param];
+            th[i] = 1 / (1 + exp(-l));
+            q *= z[i] ? th[i] : 1 - th[i];
+        }
+        const double f = gv_problem_f(p, &pt, z);
+        tot += q * f;
+        for (int i = 0; i < D; i++) {
+            cond[L->units[i].cond + z[i]] += q * f, wc[L->units[i].cond + z[i]] += q;
+            grad[L->units[i].param] += q * f * (z[i] - th[i]);
+        }
+        for (int e = 0; e < L->n_edges; e++) {
+            const gv_edge *ed = &L->edges[e];
+            grad[ed->param] += q * f * (z[ed->child] - th[ed->child]) * z[ed->parent];
+        }
+    }
+    for (int k = 0; k < L->n_cond; k++) cond[k] /= wc[k];
+    *value = tot;
+    gv_point_free(&pt);
+    free(wc), free(th);
+}
+
 /* value, cond (as E[f 1{z_i = v}] / P(z_i = v)) and grad = sum_z q(z) f(z) score(z) */
 static void brute_force(const gv_problem *p, double *value, double *cond, double *grad)
 {
     const gv_layout *L = &p->layout;
+    if (L->n_edges) return brute_force_hier(p, value, cond, grad);
     int D = L->n_units;
     double *pr = malloc((size_t)L->n_cond * sizeof *pr); /* laid out like cond */
     double *wc = calloc((size_t)L->n_cond, sizeof *wc);

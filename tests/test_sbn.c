@@ -6,7 +6,8 @@
  *                 enumeration and of the straightforward one against a direct sum over z written
  *                 here (log p(x, z) from gv_sbn_log_joint, log q from the point)
  *   gray_vs_direct  D = 14 (4 blocks of 2^12 states): the two enumerations agree to 1e-10
- *   threads       the exact reference is bit-identical with 1 and 2 threads (blocks merged in order)
+ *   threads       the exact reference is bit-identical with 1 and 2 threads (blocks merged in order;
+ *                 one layer and two, the two-layer net being tested in test_sbn2.c)
  *   phi_fd        d ELBO / d phi (exact gradient mapped by J^T) against central finite differences
  *                 of the exact ELBO in phi
  *   f_at          f is log p(x, z) - log q(z | x) at the point; f~ agrees with f at the vertices
@@ -209,37 +210,36 @@ static void test_threads(void **unused)
 {
     n_bad = 0;
     char err[GV_ERRLEN];
-    gv_problem *p;
-    assert_int_equal(gv_problem_new("sbn:D=14,P=20,N=3", &p, err), 0);
-    gv_point pt;
-    gv_exact e1, e2;
-    assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
-    assert_int_equal(gv_exact_alloc(&e1, &p->layout), 0);
-    assert_int_equal(gv_exact_alloc(&e2, &p->layout), 0);
-    omp_set_num_threads(1);
-    assert_int_equal(gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &e1, err), 0);
-    omp_set_num_threads(2);
-    assert_int_equal(gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &e2, err), 0);
-    CHECK(e1.value == e2.value && !memcmp(e1.grad, e2.grad, (size_t)p->layout.n_params * sizeof(double)),
-          "exact reference differs between 1 and 2 threads (%.17g vs %.17g)", e1.value, e2.value);
-    gv_exact_free(&e1), gv_exact_free(&e2);
-    gv_point_free(&pt);
-    gv_problem_free(p);
+    /* one layer, and two layers (the nested enumeration: 4 blocks of z1 per data point) */
+    static const char *const specs[] = {"sbn:D=14,P=20,N=3", "sbn:D=8,D2=6,P=20,N=3"};
+    for (int i = 0; i < 2; i++) {
+        gv_problem *p;
+        assert_int_equal(gv_problem_new(specs[i], &p, err), 0);
+        gv_point pt;
+        gv_exact e1, e2;
+        assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
+        assert_int_equal(gv_exact_alloc(&e1, &p->layout), 0);
+        assert_int_equal(gv_exact_alloc(&e2, &p->layout), 0);
+        omp_set_num_threads(1);
+        assert_int_equal(gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &e1, err), 0);
+        omp_set_num_threads(2);
+        assert_int_equal(gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &e2, err), 0);
+        CHECK(e1.value == e2.value && !memcmp(e1.grad, e2.grad, (size_t)p->layout.n_params * sizeof(double)) &&
+                  !memcmp(e1.cond, e2.cond, (size_t)p->layout.n_cond * sizeof(double)),
+              "%s: exact reference differs between 1 and 2 threads (%.17g vs %.17g)", specs[i], e1.value, e2.value);
+        gv_exact_free(&e1), gv_exact_free(&e2);
+        gv_point_free(&pt);
+        gv_problem_free(p);
+    }
     END_CHECKS();
 }
 
 static double exact_at_phi(gv_problem *p, const double *phi)
 {
-    char err[GV_ERRLEN];
     double *eta = malloc((size_t)p->layout.n_params * sizeof *eta);
     p->type->outer_map(p, phi, eta);
-    gv_point pt;
-    gv_exact ex;
-    gv_point_init(&pt, &p->layout, eta);
-    gv_exact_alloc(&ex, &p->layout);
-    gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err);
-    const double v = ex.value;
-    gv_exact_free(&ex), gv_point_free(&pt), free(eta);
+    const double v = tk_exact_value(p, eta);
+    free(eta);
     return v;
 }
 
@@ -316,28 +316,6 @@ static void test_f_at(void **unused)
     END_CHECKS();
 }
 
-static int dump(const gv_problem *p, const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    int rc = p->type->dump_params(p, f);
-    return fclose(f) || rc;
-}
-
-static int same_file(const char *a, const char *b)
-{
-    FILE *x = fopen(a, "r"), *y = fopen(b, "r");
-    int same = x && y;
-    while (same) {
-        int c = fgetc(x), d = fgetc(y);
-        if (c != d) same = 0;
-        if (c == EOF || d == EOF) break;
-    }
-    if (x) fclose(x);
-    if (y) fclose(y);
-    return same;
-}
-
 static void test_params(void **unused)
 {
     n_bad = 0;
@@ -345,12 +323,12 @@ static void test_params(void **unused)
     close(mkstemp(p1)), close(mkstemp(p2));
     fixture a, b;
     assert_int_equal(fx_open(&a, "sbn:D=5,P=9,N=3,seed=8,scale=2,enc_scale=0.7"), 0);
-    assert_int_equal(dump(a.p, p1), 0);
+    assert_int_equal(tk_dump_params(a.p, p1), 0);
     char spec[128];
     snprintf(spec, sizeof spec, "sbn:params=%s,N=3,seed=8", p1);
     assert_int_equal(fx_open(&b, spec), 0);
-    assert_int_equal(dump(b.p, p2), 0);
-    CHECK(same_file(p1, p2), "dump -> load -> dump is not byte-identical (%s, %s)", p1, p2);
+    assert_int_equal(tk_dump_params(b.p, p2), 0);
+    CHECK(tk_same_file(p1, p2), "dump -> load -> dump is not byte-identical (%s, %s)", p1, p2);
     /* the data are drawn from the loaded model with the same seed: the same exact reference */
     CHECK(a.ex.value == b.ex.value && !memcmp(a.ex.grad, b.ex.grad, (size_t)a.p->layout.n_params * sizeof(double)),
           "loaded problem: exact %.17g vs %.17g", b.ex.value, a.ex.value);
