@@ -78,6 +78,7 @@ static void sbn2_describe(const gv_problem *p, FILE *out);
 static int sbn2_seed_model(sbn_state_t *st, long seed, double scale);
 static void sbn2_synth(const sbn_state_t *st, gsl_rng *r, int n, double *x);
 static int sbn2_finish(gv_problem *p, long seed, double enc_scale, int have_phi, char *err);
+static int sbn2_evaluate(const gv_problem *p, const sbn_state_t *v, const double *phi, double *value, double *logml);
 
 static const gv_optdoc sbn_opts[] = {
     {"D", "8", "latent units (1..20: exact enumeration of 2^D states per data point)"},
@@ -93,8 +94,8 @@ static const gv_optdoc sbn_opts[] = {
     {"scale", "1", "s.d. of the seeded decoder weights W"},
     {"enc_scale", "0.1", "s.d. of the seeded encoder weights A (a0 = 0)"},
     {"params", NULL, "CSV file of parameters (param,row,col,value; param b, W, c, optionally A, a; second layer V, b2, B, a2)"},
-    {"train_n", "N", "training pool for `train` minibatches (>= N; Fashion-MNIST images from offset; one layer)"},
-    {"test_n", "0", "test points for `train`'s exact test log p(x) (Fashion-MNIST: the t10k file from 0; one layer)"},
+    {"train_n", "N", "training pool for `train` minibatches (>= N; Fashion-MNIST images from offset)"},
+    {"test_n", "0", "test points for `train`'s exact test log p(x) (Fashion-MNIST: the t10k file from 0)"},
     {"binarise", "fixed", "Fashion-MNIST in `train`: fixed (the seeded binarisation) | dynamic (fresh pixels per batch)"},
     {NULL, NULL, NULL}};
 
@@ -561,11 +562,7 @@ static int sbn_init(gv_problem *p, const gv_spec *s, char *err)
     }
     /* a second latent layer: its model from a stream of its own (the one-layer bits are unchanged) */
     if (st->D2 > 0 && !params && sbn2_seed_model(st, seed, scale)) return free(phi_file), gsl_rng_free(r), GV_EFAIL;
-    if (st->D2 > 0 && (st->batched || st->T)) {
-        free(phi_file), gsl_rng_free(r);
-        return gv_err(err, "problem sbn: train_n, test_n and binarise=dynamic (model training) are for one-layer nets; "
-                           "this one has D2 = %d", st->D2), GV_EUSAGE;
-    }
+
     const int Dn = st->D, Pn = st->P;
     st->x = malloc((size_t)st->N * Pn * sizeof(double));
     st->pool_p = malloc((size_t)st->M * Pn * sizeof(double));
@@ -902,14 +899,18 @@ static int sbn_exact(const gv_problem *p, const gv_point *pt, double *value, dou
 
 /* ------------------------------------------------------------------ training: model, batches, evaluation */
 
-/* theta = (b (D), W (D x P), c (P)). */
+/* theta = (b (D), W (D x P), c (P)) and, with a second layer, (b2 (D2), V (D x D2)). */
 static void sbn_model_get(const gv_problem *p, double *theta)
 {
     const sbn_state_t *st = p->state;
-    const size_t D = st->D, P = st->P;
+    const size_t D = st->D, P = st->P, D2 = st->D2;
     memcpy(theta, st->b, D * sizeof *theta);
     memcpy(theta + D, st->W, D * P * sizeof *theta);
     memcpy(theta + D + D * P, st->c, P * sizeof *theta);
+    if (D2) {
+        memcpy(theta + D + D * P + P, st->b2, D2 * sizeof *theta);
+        memcpy(theta + D + D * P + P + D2, st->V, D * D2 * sizeof *theta);
+    }
 }
 
 static void sbn_model_set(gv_problem *p, const double *theta)
@@ -921,23 +922,37 @@ static void sbn_model_set(gv_problem *p, const double *theta)
     memcpy(st->c, theta + D + D * P, P * sizeof *theta);
     st->spb = 0;
     for (size_t d = 0; d < D; d++) st->spb += softplus(st->b[d]);
+    if (st->D2) {
+        const size_t D2 = st->D2;
+        memcpy(st->b2, theta + D + D * P + P, D2 * sizeof *theta);
+        memcpy(st->V, theta + D + D * P + P + D2, D * D2 * sizeof *theta);
+        st->spb2 = 0;
+        for (size_t k = 0; k < D2; k++) st->spb2 += softplus(st->b2[k]);
+    }
 }
 
-/* g += w grad_theta f(z), f = (1/N) sum_n log p(x_n, z_n) - log q: d/db_d = z_d - sigma(b_d),
- * d/dc_j = x_j - sigma(a_j), d/dW_dj = z_d (x_j - sigma(a_j)), a = c + W^T z. */
+/* g += w grad_theta f(z), f = (1/N) sum_n log p(x_n, z_n) - log q: d/db_d = z_d - sigma(m_d) with
+ * the prior logit m = b (+ V z2 with a second layer; then d/dV_dk = (z_d - sigma(m_d)) z2_k and
+ * d/db2_k = z2_k - sigma(b2_k)), d/dc_j = x_j - sigma(a_j), d/dW_dj = z_d (x_j - sigma(a_j)),
+ * a = c + W^T z. */
 static void sbn_model_grad(const gv_problem *p, const gv_point *pt, const int *z, double w, double *g)
 {
     const sbn_state_t *st = p->state;
-    const int D = st->D, P = st->P;
+    const int D = st->D, P = st->P, D2 = st->D2, U = D + D2;
     const double wn = w / st->N;
     double a[SBN_MAXP];
-    double *gb = g, *gW = g + D, *gc = g + D + (size_t)D * P;
+    double *gb = g, *gW = g + D, *gc = g + D + (size_t)D * P, *gb2 = gc + P, *gV = gb2 + D2;
     for (int n = 0; n < st->N; n++) {
-        const int *zn = z + n * D;
+        const int *zn = z + n * U, *z2 = zn + D; /* a second layer's units follow the first's */
         const double *x = st->x + (size_t)n * P;
         memcpy(a, st->c, (size_t)P * sizeof *a);
+        for (int k = 0; k < D2; k++) gb2[k] += wn * (z2[k] - gv_sigmoid(st->b2[k]));
         for (int d = 0; d < D; d++) {
-            gb[d] += wn * (zn[d] - gv_sigmoid(st->b[d]));
+            double m = st->b[d]; /* the prior logit of z_d: b_d (+ V_d z2) */
+            for (int k = 0; k < D2; k++) m += z2[k] * st->V[(size_t)d * D2 + k];
+            const double r = wn * (zn[d] - gv_sigmoid(m));
+            gb[d] += r;
+            for (int k = 0; k < D2; k++) gV[(size_t)d * D2 + k] += r * z2[k];
             if (!zn[d]) continue;
             const double *wd = st->W + (size_t)d * P;
             for (int j = 0; j < P; j++) a[j] += wd[j];
@@ -976,12 +991,12 @@ static int sbn_next_batch(gv_problem *p, gsl_rng *r)
 static int sbn_evaluate(const gv_problem *p, const double *phi, int set, double *value, double *logml)
 {
     const sbn_state_t *st = p->state;
-    if (st->D2) return 1; /* held-out sets are one-layer only (init rejects them) */
     if (set == 1 && !st->T) return 1;
     if (set != 0 && set != 1) return 1;
     sbn_state_t v = *st; /* the same model over another data set */
     v.x = (double *)(set ? st->test_x : sbn_pool_x(st));
     v.N = set ? st->T : st->M;
+    if (st->D2) return sbn2_evaluate(p, &v, phi, value, logml);
     const int D = st->D;
     double *eta = malloc((size_t)v.N * D * sizeof *eta);
     gv_sbn_result *res = malloc((size_t)v.N * sizeof *res);
@@ -1158,7 +1173,33 @@ static int sbn2_finish(gv_problem *p, long seed, double enc_scale, int have_phi,
     if (rc || !(p->eta = malloc((size_t)p->layout.n_params * sizeof(double))))
         return gv_err(err, "problem sbn: cannot build the two-layer layout (out of memory)"), GV_EFAIL;
     sbn2_map(p, p->phi, p->eta);
+    p->n_model = D + D * P + P + D2 + D * D2;
     return GV_OK;
+}
+
+/* The exact mean ELBO and log p(x) of the data set of v (its x, N: the pool or the test set) at phi,
+ * with p's model: the nested enumeration of every point, in parallel over points, summed in order. */
+static int sbn2_evaluate(const gv_problem *p, const sbn_state_t *v, const double *phi, double *value, double *logml)
+{
+    gv_problem q = *p; /* the same problem over another data set */
+    q.state = (void *)v;
+    const int U = v->D + v->D2, N = v->N;
+    double *eta = malloc(((size_t)N * U + (size_t)N * v->D2 * v->D) * sizeof *eta);
+    double *el = malloc((size_t)N * sizeof *el), *lp = malloc((size_t)N * sizeof *lp);
+    if (!eta || !el || !lp) return free(eta), free(el), free(lp), -1;
+    sbn2_map(&q, phi, eta);
+    int bad = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : bad)
+    for (int n = 0; n < N; n++) {
+        gv_sbn2_result r;
+        bad |= gv_sbn2_enumerate(&q, n, eta, &r) != 0;
+        el[n] = r.elbo, lp[n] = r.logpx;
+    }
+    double se = 0, sl = 0;
+    for (int n = 0; n < N; n++) se += el[n], sl += lp[n];
+    free(eta), free(el), free(lp);
+    *value = se / N, *logml = sl / N;
+    return !bad && isfinite(*value) && isfinite(*logml) ? 0 : -1;
 }
 
 /* f_n at z (data point n's U values), with q at the point's eta (full vector). */

@@ -274,7 +274,11 @@ expect 2 "D \+ D2 = 15 \+ 6 latents; at most 20" $G exact -p sbn:D=15,D2=6
 expect 2 "incompatible: disarm assumes independent units, but problem sbn has a hierarchical layout \(12 edges.*estimators for hierarchical layouts: leg, reinforce, reinforce-ema, reinforce-mean, rloo, tokui-sato" $G run -p $S2 -e disarm -K 2 -R 10
 expect 0 "reinforce-optimal,expectation,2,.*,incompatible,.*assumes independent units" $G run -p $S2 -e tokui-sato,reinforce-optimal -K 2 -R 20 -q
 expect 0 "tokui-sato,expectation,2,.*,phi,.*,ok," $G run -p $S2 -e tokui-sato -K 2 -R 20 -q
-expect 2 "train_n, test_n and binarise=dynamic \(model training\) are for one-layer nets" $G exact -p sbn:D=3,D2=2,test_n=5
+# two layers: the model (b, W, c, b2, V) trains too, with held-out sets
+expect 0 "" $G train -p sbn:D=3,D2=2,P=6,N=3,train_n=12,test_n=8,scale=0.3 -e tokui-sato:K=1 --steps 40 --every 20 --lr 0.02 \
+    --maximise --no-timing -q -o "$T/st4.csv"
+awk -F, 'NR == 2 { a = $(NF-4) } END { exit !($(NF-1) == "ok" && $(NF-4) > a + 0.1) }' "$T/st4.csv" && ok \
+    || bad "two-layer sbn train: the exact training-pool log p(x) did not rise by 0.1"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,8 +1,8 @@
 /* test_sbn_train.c — what `train` needs of the sigmoid belief net (problems/sbn.c): the model's own
  * parameters, minibatches, dynamic binarisation and the exact held-out evaluation.
  *   model_grad    E_q[grad_theta f] (model_grad summed over every latent state, weighted by q) equals
- *                 central finite differences of the exact ELBO in theta = (b, W, c): the decoder and
- *                 prior follow the ELBO's gradient
+ *                 central finite differences of the exact ELBO in theta = (b, W, c) (and b2, V on two
+ *                 layers): the decoder and prior follow the ELBO's gradient
  *   model_setget  model_set(model_get) changes nothing (bit for bit); a changed theta changes f and
  *                 the exact reference
  *   batches       next_batch draws N distinct pool points, the same for the same stream; with fixed
@@ -10,8 +10,8 @@
  *                 the batch alone; the first N pool rows are the frozen-point batch
  *   dynamic       dynamic binarisation: the mean of each pixel over many batches of one image is
  *                 its intensity (z-test, Bonferroni over the pixels), and the pixels do change
- *   evaluate      set 0 with train_n = N is the exact objective at the batch; log p(x) >= ELBO on
- *                 both sets; no test set -> 1; a mismatched model changes the result
+ *   evaluate      set 0 with train_n = N is the exact objective at the batch (one and two layers);
+ *                 log p(x) >= ELBO on both sets; no test set -> 1; a new model changes the result
  *   errors        train_n < N, binarise=dynamic on synthetic data, test_n with split=test */
 #include <math.h>
 #include <setjmp.h>
@@ -44,20 +44,21 @@ static double exact_value(gv_problem *p)
     return v;
 }
 
-static void test_model_grad(void **unused)
+/* E_q[model_grad] by summing every latent state (weights q(z), hierarchical or not) against central
+ * differences of the exact ELBO in theta. */
+static void model_grad_case(const char *spec, int Qexp)
 {
-    n_bad = 0;
     char err[GV_ERRLEN];
     gv_problem *p;
-    assert_int_equal(gv_problem_new("sbn:D=3,P=4,N=2,enc_scale=0.7,seed=4", &p, err), 0);
-    const int Q = p->n_model, D = 3, N = 2, U = p->layout.n_units;
-    assert_int_equal(Q, D + D * 4 + 4);
+    assert_int_equal(gv_problem_new(spec, &p, err), 0);
+    const int Q = p->n_model, U = p->layout.n_units;
+    CHECK(Q == Qexp, "%s: n_model %d, expected %d", spec, Q, Qexp);
+    assert_true(U <= 16);
     double *th = malloc((size_t)Q * sizeof *th), *g = calloc((size_t)Q, sizeof *g), *t2 = malloc((size_t)Q * sizeof *t2);
     p->type->model_get(p, th);
-    /* E_q[grad f] exactly: every joint state of the N x D units, weight q(z) */
     gv_point pt;
     gv_point_init(&pt, &p->layout, p->eta);
-    int z[6];
+    int z[16];
     for (long s = 0; s < 1L << U; s++) {
         for (int i = 0; i < U; i++) z[i] = (int)(s >> i & 1);
         p->type->model_grad(p, &pt, z, exp(gv_log_q(&pt, z)), g);
@@ -74,14 +75,22 @@ static void test_model_grad(void **unused)
         const double fm = exact_value(p), fd = (fp - fm) / (2 * h);
         /* central differences: truncation ~ h^2 f''' ~ 1e-10, rounding ~ 1e-16 |f| / h ~ 1e-10 */
         worst = fmax(worst, fabs(fd - g[k]));
-        CHECK(fabs(fd - g[k]) < 1e-7, "theta[%d]: E_q[model_grad] %.12g, finite difference %.12g", k, g[k], fd);
+        CHECK(fabs(fd - g[k]) < 1e-7, "%s theta[%d]: E_q[model_grad] %.12g, finite difference %.12g", spec, k, g[k], fd);
     }
     p->type->model_set(p, th);
-    print_message("  d ELBO / d theta (%d coordinates, N = %d): worst |E_q model_grad - central difference| = %.3g\n",
-                  Q, N, worst);
+    print_message("  %-44s d ELBO / d theta (%d coordinates): worst |E_q model_grad - central difference| = %.3g\n",
+                  spec, Q, worst);
     gv_point_free(&pt);
     free(th), free(g), free(t2);
     gv_problem_free(p);
+}
+
+static void test_model_grad(void **unused)
+{
+    n_bad = 0;
+    model_grad_case("sbn:D=3,P=4,N=2,enc_scale=0.7,seed=4", 3 + 3 * 4 + 4);
+    /* two layers: theta also holds b2 (D2) and V (D x D2); 2 x (3 + 2) units, 12 edges */
+    model_grad_case("sbn:D=3,D2=2,P=4,N=2,enc_scale=0.7,scale=0.8,seed=4", 3 + 3 * 4 + 4 + 2 + 3 * 2);
     END_CHECKS();
 }
 
@@ -253,6 +262,16 @@ static void test_evaluate(void **unused)
     CHECK(fabs(l2 - l1) > 1e-6, "a new model left the test log p(x) at %.17g", l2);
     print_message("  evaluate: pool ELBO %.6f, log p(x) %.6f; test ELBO %.6f, log p(x) %.6f\n", v0, l0, v1, l1);
     free(th);
+    gv_problem_free(p), gv_problem_free(t);
+    /* two layers: the pool = the batch gives the exact objective; a pool and a test set */
+    assert_int_equal(gv_problem_new("sbn:D=4,D2=2,P=9,N=5,enc_scale=0.5,seed=8", &p, err), 0);
+    assert_int_equal(p->type->evaluate(p, p->phi, 0, &v, &l), 0);
+    const double ex2 = exact_value(p);
+    CHECK(fabs(v - ex2) <= 1e-12 * fabs(ex2), "two layers, pool = batch: evaluate %.17g, exact %.17g", v, ex2);
+    CHECK(l >= v, "two layers: log p(x) %.10g below the ELBO %.10g", l, v);
+    assert_int_equal(gv_problem_new("sbn:D=4,D2=2,P=9,N=5,train_n=20,test_n=15,enc_scale=0.5,seed=8", &t, err), 0);
+    assert_int_equal(t->type->evaluate(t, t->phi, 1, &v1, &l1), 0);
+    CHECK(l1 >= v1 && isfinite(l1), "two layers: test log p(x) %g, ELBO %g", l1, v1);
     gv_problem_free(p), gv_problem_free(t);
     END_CHECKS();
 }
