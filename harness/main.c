@@ -78,7 +78,8 @@ int gv_cmd_list(int argc, char **argv)
             const gv_problem_type *p = *t;
             printf("%-20s %-11s %-9s %-6s %s\n", p->name,
                    p->objective == GV_OBJ_EXPECTATION ? "expectation" : "incl-kl",
-                   p->exact ? "closed" : "enumerate", p->ftilde ? "yes" : "no", p->citation);
+                   p->exact ? (p->exact_label ? p->exact_label : "closed") : "enumerate",
+                   p->ftilde || p->ftilde_at ? "yes" : "no", p->citation);
         }
     }
     return GV_OK;
@@ -150,7 +151,10 @@ int gv_cmd_exact(int argc, char **argv)
     rc = gv_exact_compute(p, &pt, max_states, 0, &ex, err);
     if (!rc) {
         printf("problem,%s\nmethod,%s\nstates,%.0f\nobjective,%.17g\n", p->spec,
-               ex.method == GV_EXACT_CLOSED ? "closed-form" : "enumeration", gv_support_size(&p->layout), ex.value);
+               ex.method != GV_EXACT_CLOSED ? "enumeration"
+               : p->type->exact_label        ? p->type->exact_label
+                                             : "closed-form",
+               gv_support_size(&p->layout), ex.value);
         if (gv_layout_hierarchical(&p->layout))
             printf("hierarchical,%d edges; gradient %s\n", p->layout.n_edges,
                    ex.method == GV_EXACT_CLOSED ? "from the problem's exact_grad"
@@ -234,7 +238,9 @@ int gv_cmd_describe(int argc, char **argv)
                p->layout.n_unit_params, p->layout.n_params - 1,
                t->exact_grad ? "the problem's own value and gradient" : "enumeration of sum q (f - E f) grad log q");
     else
-        printf("  exact reference: %s; continuous extension f~: %s\n", t->exact ? "closed form" : "enumeration",
+        printf("  exact reference: %s%s%s; continuous extension f~: %s\n",
+               !t->exact ? "enumeration" : t->exact_label ? "the problem's own (" : "closed form",
+               t->exact && t->exact_label ? t->exact_label : "", t->exact && t->exact_label ? ")" : "",
                gv_problem_has_ftilde(p) ? "yes" : "no");
     if (t->describe) {
         printf("  ");

@@ -43,6 +43,7 @@ typedef struct gv_problem_type {
     /* Optional closed form at pt: *value = E f, cond[unit.cond + v] = E[f | z_unit = v].  Used on
      * factorised layouts only (the gradient follows from cond there). */
     int (*exact)(const struct gv_problem *p, const gv_point *pt, double *value, double *cond);
+    const char *exact_label; /* what the problem's own `exact` is when not a closed form (e.g. "gray-code") */
     /* Optional, for hierarchical layouts (layout edges, core.h), where the conditional means do not
      * give the gradient: E f, cond (as above, under the joint q) and grad = dE f / deta (units' own
      * parameters and edge weights) directly.  Without it the harness enumerates the joint support

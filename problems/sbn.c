@@ -1475,7 +1475,7 @@ const gv_problem_type gv_prob_sbn = {
     .state_size = sizeof(sbn_state_t),
     .init = sbn_init, .free = sbn_free,
     .f_at = sbn_f_at, .ftilde_at = sbn_ftilde_at, .grad_ftilde_at = sbn_grad_at,
-    .exact = sbn_exact, .exact_grad = sbn2_exact_grad,
+    .exact = sbn_exact, .exact_grad = sbn2_exact_grad, .exact_label = "gray-code",
     .outer_map = sbn_map, .outer_vjp = sbn_vjp,
     .describe = sbn_describe, .dump_params = sbn_dump,
     .model_get = sbn_model_get, .model_set = sbn_model_set, .model_grad = sbn_model_grad,
