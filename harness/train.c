@@ -23,7 +23,7 @@ static const char train_usage[] =
     "usage: gradvar train -p SPEC -e EST[,EST...] [-K K] --steps N [--lr X] [--opt adam|sgd|rmsprop]\n"
     "                     [--maximise] [--every N] [--basket EST,...] [--basket-R R] [--seed S]\n"
     "                     [--basket-K K,...] [--until-prob X] [--model-lr X] [-o FILE.csv] [--max-states N]\n"
-    "                     [--threads N] [--no-timing] [-q]\n"
+    "                     [--save-params FILE] [--threads N] [--no-timing] [-q]\n"
     "\n"
     "Optimises the problem's parameters (eta, or its outer parameters phi if it has them: the\n"
     "estimates are mapped by J^T) from its initial point with each estimator's own\n"
@@ -48,6 +48,9 @@ static const char train_usage[] =
     "                 A problem with minibatches (sbn train_n > N, binarise=dynamic) draws a new batch\n"
     "                 every step from a data stream of (seed, problem), the same for every estimator;\n"
     "                 a problem with held-out sets records their exact objective and log-likelihood\n"
+    "  --save-params FILE  (one trajectory: one -e, K and seed) write the trained parameters in the\n"
+    "                 problem's params format at the end (sbn: model and encoder; read back with\n"
+    "                 sbn:params=FILE)\n"
     "  -K K[,K...]    samples per estimate (default 2): one trajectory per (estimator, K), or the\n"
     "                 estimator's own K if its spec pins one (-e arsm:K=1 -e rloo:K=30); an\n"
     "                 estimator that cannot run at some K gets a row with status incompatible\n"
@@ -90,6 +93,7 @@ typedef struct {
     long steps, every, basket_R, W;
     double lr, max_states, until_prob; /* until_prob: NAN = run all steps */
     double model_lr;                   /* NAN: = lr */
+    const char *save_params;           /* --save-params FILE, or NULL */
     uint64_t seed;                     /* the first of seeds[] (the .meta seed) */
     uint64_t seeds[16];
     int n_seeds;
@@ -126,7 +130,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     a->until_prob = NAN;
     a->model_lr = NAN;
     enum { O_STEPS = 256, O_LR, O_OPT, O_MAX, O_EVERY, O_BASKET, O_BR, O_SEED, O_MS, O_TH, O_NT, O_UNTIL, O_BK, O_MLR,
-           O_HELP };
+           O_SAVE, O_HELP };
     static const struct option lo[] = {
         {"problem", required_argument, 0, 'p'}, {"estimator", required_argument, 0, 'e'},
         {"steps", required_argument, 0, O_STEPS}, {"lr", required_argument, 0, O_LR},
@@ -136,7 +140,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
         {"seed", required_argument, 0, O_SEED}, {"max-states", required_argument, 0, O_MS},
         {"threads", required_argument, 0, O_TH}, {"no-timing", no_argument, 0, O_NT},
         {"until-prob", required_argument, 0, O_UNTIL}, {"basket-K", required_argument, 0, O_BK},
-        {"model-lr", required_argument, 0, O_MLR},
+        {"model-lr", required_argument, 0, O_MLR}, {"save-params", required_argument, 0, O_SAVE},
         {"output", required_argument, 0, 'o'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     optind = 1;
@@ -206,6 +210,7 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
             a->seed = a->seeds[0];
             break;
         }
+        case O_SAVE: a->save_params = optarg; break;
         case O_MLR:
             if (num_arg("--model-lr", optarg, 0, 1e6, &a->model_lr, err)) return GV_EUSAGE;
             break;
@@ -236,6 +241,8 @@ static int train_parse(int argc, char **argv, train_args *a, char *err)
     if (!a->n_K) a->K[a->n_K++] = 2;
     if (!a->n_seeds) a->seeds[a->n_seeds++] = a->seed;
     if (isnan(a->model_lr)) a->model_lr = a->lr;
+    if (a->save_params && (a->n_est != 1 || a->n_seeds != 1 || (a->n_K != 1 && !a->est_K[0])))
+        return gv_err(err, "--save-params needs a single trajectory (one -e, one K, one seed)"), GV_EUSAGE;
     for (int j = 0; j < a->n_est; j++)
         if (gv_cli_pinned_K(&a->estimators[j], &a->est_K[j], err)) return GV_EUSAGE;
     for (int i = 0; i < a->n_basket; i++)
@@ -471,6 +478,12 @@ static int save_all(const train_args *a, const gv_problem *p, const train_out *o
 }
 
 /* The optimiser's step for one parameter: m1, m2 its moments, b1t/b2t = beta^t. */
+static int w_params(FILE *f, const void *c)
+{
+    const gv_problem *p = c;
+    return p->type->dump_params(p, f);
+}
+
 #define ADAM_B1 0.9
 #define ADAM_B2 0.999
 
@@ -618,6 +631,12 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
         else memcpy(eta, x, (size_t)P * sizeof(double));
         gv_point_set(&pt, eta);
     }
+    if (!rc && a->save_params) { /* the trained model (installed) and phi */
+        double *keep = p->phi;
+        if (outer) p->phi = x;
+        rc = gv_atomic_write(a->save_params, w_params, p, err);
+        p->phi = keep;
+    }
     gv_exact_free(&ex);
     gv_point_free(&pt);
     free(eta), free(g), free(x), free(gx), free(m1), free(m2), free(th), free(gth), free(n1), free(n2), free(zs);
@@ -698,6 +717,8 @@ int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum
     if (a.threads) omp_set_num_threads(a.threads);
     gv_problem *p = NULL;
     rc = gv_problem_new(a.problem, &p, err);
+    if (!rc && a.save_params && !p->type->dump_params)
+        rc = GV_EUSAGE, gv_err(err, "--save-params: problem %s has no parameter file format", p->type->name);
     /* every name, option and K rule is checked before any trajectory runs */
     for (int i = 0; i < a.n_est + (a.basket_self ? 0 : a.n_basket) && !rc; i++) {
         gv_spec es;

@@ -274,11 +274,22 @@ expect 2 "D \+ D2 = 15 \+ 6 latents; at most 20" $G exact -p sbn:D=15,D2=6
 expect 2 "incompatible: disarm assumes independent units, but problem sbn has a hierarchical layout \(12 edges.*estimators for hierarchical layouts: leg, reinforce, reinforce-ema, reinforce-mean, rloo, tokui-sato" $G run -p $S2 -e disarm -K 2 -R 10
 expect 0 "reinforce-optimal,expectation,2,.*,incompatible,.*assumes independent units" $G run -p $S2 -e tokui-sato,reinforce-optimal -K 2 -R 20 -q
 expect 0 "tokui-sato,expectation,2,.*,phi,.*,ok," $G run -p $S2 -e tokui-sato -K 2 -R 20 -q
+# --save-params: the trained model and encoder, read back with params= (one and two layers)
+expect 0 "" $G train -p "$SB" -e rloo -K 2 --steps 30 --every 30 --lr 0.01 --maximise --no-timing -q -o "$T/st5.csv" --save-params "$T/trained.csv"
+expect 0 "" $G describe -p sbn:data=fashion-mnist,size=7,N=5,params="$T/trained.csv" --params "$T/trained2.csv"
+cmp -s "$T/trained.csv" "$T/trained2.csv" && ok || bad "sbn train --save-params: load -> dump differs"
+expect 0 "" $G describe -p "$SB" --params "$T/init.csv"
+[ "$(grep -c '' "$T/init.csv")" -eq "$(grep -c '' "$T/trained.csv")" ] && ! cmp -s "$T/trained.csv" "$T/init.csv" && ok \
+    || bad "sbn train --save-params: not the same parameters trained (initial dump equal or of another size)"
+expect 2 "--save-params needs a single trajectory" $G train -p sbn:D=3 -e rloo --steps 2 --seed 1,2 --save-params "$T/x.csv"
+expect 2 "--save-params: problem bernoulli-quadratic has no parameter file format" $G train -p $Q -e rloo --steps 2 --save-params "$T/x.csv"
 # two layers: the model (b, W, c, b2, V) trains too, with held-out sets
 expect 0 "" $G train -p sbn:D=3,D2=2,P=6,N=3,train_n=12,test_n=8,scale=0.3 -e tokui-sato:K=1 --steps 40 --every 20 --lr 0.02 \
-    --maximise --no-timing -q -o "$T/st4.csv"
+    --maximise --no-timing -q -o "$T/st4.csv" --save-params "$T/trained4.csv"
 awk -F, 'NR == 2 { a = $(NF-4) } END { exit !($(NF-1) == "ok" && $(NF-4) > a + 0.1) }' "$T/st4.csv" && ok \
     || bad "two-layer sbn train: the exact training-pool log p(x) did not rise by 0.1"
+expect 0 "" $G describe -p sbn:N=3,params="$T/trained4.csv" --params "$T/trained5.csv"
+cmp -s "$T/trained4.csv" "$T/trained5.csv" && ok || bad "two-layer sbn train --save-params: load -> dump differs"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
