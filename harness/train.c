@@ -585,6 +585,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
                 }
                 row->step = step;
                 row->seed = seed;
+                if (row->outer) row->outer->step = step, row->outer->seed = seed; /* its phi-gradient row */
             }
         }
         if (rc || last) break;

@@ -236,6 +236,10 @@ expect 0 "" $G train -p "$SB" -e rloo -e tokui-sato:K=1 -K 2 --steps 60 --every 
 for f in .csv .seeds.csv .basket.csv; do
     cmp -s "$T/st1$f" "$T/st2$f" && ok || bad "sbn train: st1$f differs between 1 and 2 threads"
 done
+# every basket row, the phi-gradient's too, carries its step and seed (quoted fields dropped first)
+sed 's/"[^"]*"/Q/g' "$T/st1.basket.csv" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["wrt"] == "phi" { n++; if ($c["step"] == "" || $c["seed"] == "") bad++ } END { exit !(n == 12 && !bad) }' && ok \
+    || bad "sbn train basket: phi rows without step/seed (or not 2 x 2 x 3 of them)"
 # 2 estimators x 2 seeds x 3 records, each with exact train and test values
 [ "$(awk -F, 'NR > 1 && $NF == "" && $(NF-1) == "ok" && $(NF-2) != "" && $(NF-4) != ""' "$T/st1.csv" | wc -l)" -eq 12 ] && ok \
     || bad "sbn train: expected 12 ok rows with held-out values"
