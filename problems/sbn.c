@@ -26,8 +26,8 @@
  * down to 14 x 14 or 7 x 7, then x_j ~ Bern(intensity_j) with a fixed seed; the whole gzip file is
  * read so that zlib's check catches a corrupt one.
  * Two latent layers (option D2 > 0): z2 -> z1 -> x, the encoder q(z1 | x) q(z2 | z1) as a hierarchical
- * layout (edges layer 1 -> layer 2), exact by nested enumeration: see the section "two latent
- * layers" at the end.
+ * layout (edges layer 1 -> layer 2), exact by nested enumeration, f~ and grad f~ by the same
+ * formulas at y in [0,1]^{N (D + D2)}: see the section "two latent layers" at the end.
  * Limits.  Enumeration weights are q(z) / q(mode): for an encoder logit |eta| > ~700 the states with the
  * improbable value of that latent underflow, so its conditional mean E[f | z_d = v] (used by the
  * oracle baselines, not by the gradient) falls back to E f; log q is accumulated as a sum of
