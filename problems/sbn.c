@@ -660,6 +660,19 @@ static double sbn_ftilde_at(const void *v, const gv_point *pt, const double *y)
     return s / st->N;
 }
 
+/* r = x_n - sigma(c + W^T y1): the decoder's residual at layer-1 values y1 (D), r (P). */
+static void sbn_residual(const sbn_state_t *st, int n, const double *y1, double *r)
+{
+    const int D = st->D, P = st->P;
+    const double *x = st->x + (size_t)n * P;
+    memcpy(r, st->c, (size_t)P * sizeof *r);
+    for (int d = 0; d < D; d++) {
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) r[j] += y1[d] * w[j];
+    }
+    for (int j = 0; j < P; j++) r[j] = x[j] - gv_sigmoid(r[j]);
+}
+
 /* d/dy_{n,d} = (1/N) [b_d - eta_{n,d} + sum_j W_dj (x_j - sigma(a_j))] */
 static void sbn_grad_at(const void *v, const gv_point *pt, const double *y, double *g)
 {
@@ -671,13 +684,7 @@ static void sbn_grad_at(const void *v, const gv_point *pt, const double *y, doub
     }
     double a[SBN_MAXP];
     for (int n = 0; n < st->N; n++) {
-        const double *yn = y + n * D, *x = st->x + (size_t)n * P;
-        memcpy(a, st->c, (size_t)P * sizeof *a);
-        for (int d = 0; d < D; d++) {
-            const double *w = st->W + (size_t)d * P;
-            for (int j = 0; j < P; j++) a[j] += yn[d] * w[j];
-        }
-        for (int j = 0; j < P; j++) a[j] = x[j] - gv_sigmoid(a[j]);
+        sbn_residual(st, n, y + n * D, a);
         for (int d = 0; d < D; d++) {
             const double *w = st->W + (size_t)d * P;
             double s = st->b[d] - pt->eta[n * D + d];
@@ -1226,15 +1233,10 @@ static void sbn2_grad_at(const void *v, const gv_point *pt, const double *y, dou
     double a[SBN_MAXP], m[GV_SBN_MAXD], t[GV_SBN_MAXD], l[GV_SBN_MAXD];
     for (int q = N * U; q < pt->layout->n_params; q++) g[q] = 0;
     for (int n = 0; n < N; n++) {
-        const double *y1 = y + (size_t)n * U, *y2 = y1 + D, *x = st->x + (size_t)n * P;
+        const double *y1 = y + (size_t)n * U, *y2 = y1 + D;
         const double *eu = pt->eta + (size_t)n * U, *ew = pt->eta + (size_t)N * U + (size_t)n * D2 * D;
         double *g1 = g + (size_t)n * U, *g2 = g1 + D;
-        memcpy(a, st->c, (size_t)P * sizeof *a);
-        for (int d = 0; d < D; d++) {
-            const double *w = st->W + (size_t)d * P;
-            for (int j = 0; j < P; j++) a[j] += y1[d] * w[j];
-        }
-        for (int j = 0; j < P; j++) a[j] = x[j] - gv_sigmoid(a[j]);
+        sbn_residual(st, n, y1, a);
         for (int d = 0; d < D; d++) {
             m[d] = st->b[d];
             for (int k = 0; k < D2; k++) m[d] += y2[k] * st->V[(size_t)d * D2 + k];
