@@ -399,17 +399,25 @@ static void test_params(void **unused)
 #define SEED 20240607ULL
 static const char *const z_spec = "sbn:D=4,D2=3,P=8,N=2,enc_scale=1";
 
+/* Bonferroni threshold over every eta and phi coordinate of the unbiased estimators compatible with
+ * fx at K = 2 (layerwise_only: of the layerwise ones). */
+static double family_threshold(const fixture *fx, int layerwise_only)
+{
+    char err[GV_ERRLEN];
+    long m = 0;
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
+        if (!(*t)->biased && (!layerwise_only || (*t)->layerwise) && gv_estimator_compatible(*t, fx->p, 2, err) == 0)
+            m += fx->p->layout.n_params + fx->p->n_outer;
+    return gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / (2.0 * (double)m));
+}
+
 static void test_unbiased_two_layer(void **unused)
 {
     n_bad = 0;
     fixture fx;
     assert_int_equal(fx_open(&fx, z_spec), 0);
     char err[GV_ERRLEN];
-    /* the family: every eta and phi coordinate of every hierarchical-compatible unbiased estimator at K = 2 */
-    long m = 0;
-    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
-        if (!(*t)->biased && gv_estimator_compatible(*t, fx.p, 2, err) == 0) m += fx.p->layout.n_params + fx.p->n_outer;
-    const double zs = gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / (2.0 * (double)m));
+    const double zs = family_threshold(&fx, 0);
     int n_est = 0;
     for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
         if (gv_estimator_compatible(*t, fx.p, 2, err)) {
@@ -475,10 +483,7 @@ static void test_layerwise(void **unused)
     assert_int_equal(fx_open(&fx, lw_spec), 0);
     char err[GV_ERRLEN];
     CHECK(gv_layout_layers(&fx.p->layout) == 2, "%s: %d layers", lw_spec, gv_layout_layers(&fx.p->layout));
-    long m = 0;
-    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
-        if ((*t)->layerwise && !(*t)->biased) m += fx.p->layout.n_params + fx.p->n_outer;
-    const double zs = gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / (2.0 * (double)m));
+    const double zs = family_threshold(&fx, 1);
     int n_unb = 0, n_bia = 0;
     for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
         if (!(*t)->layerwise) continue;
