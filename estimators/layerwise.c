@@ -18,7 +18,9 @@
  *                   uniforms): E[f_l(b)] = F_l(z_<l, b);
  *        f~_l(y), grad f~_l(y) = the problem's f~ / grad f~ at (z_<l, y, zfix_>l), with zfix ONE
  *                   draw of (z_l, z_>l) given z_<l made before the estimator runs: a fixed
- *                   deterministic function of y during the estimate;
+ *                   deterministic function of y during the estimate (f~'s argument on a
+ *                   hierarchical layout: unit i's value at y[units[i].param], the edge slots 0;
+ *                   grad f~ is read at the same slots);
  *      the estimator draws its K samples of z_l given this one z_<l (shared ancestor draw);
  *   3. its output g_l (per layer unit) chained to the full vector: bias_i += g_li, and each edge e
  *      into i gets g_li z_parent(e).
