@@ -106,11 +106,10 @@ int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int
         char nat[240], lw[240];
         names_with(0, nat, sizeof nat);
         names_with(1, lw, sizeof lw);
-        return gv_err(msg, "%s assumes independent units (%s), but problem %s has a hierarchical layout (%d edges between "
-                      "latent units); estimators for hierarchical layouts: %s; layer by layer: %s", t->name,
-                      t->needs & GV_NEED_EXACT ? "its exact oracle comes from a factorised layout's conditional means"
-                                               : "not linear in f, or not checked for the layer-wise driver",
-                      p->type->name, p->layout.n_edges, nat, lw), -1;
+        return gv_err(msg, "%s assumes independent units (neither hierarchical nor checked for the layer-wise driver), "
+                      "but problem %s has a hierarchical layout (%d edges between latent units); estimators for "
+                      "hierarchical layouts: %s; layer by layer: %s", t->name, p->type->name, p->layout.n_edges, nat, lw),
+               -1;
     }
     if ((t->needs & GV_NEED_FTILDE) && !gv_problem_has_ftilde(p))
         return gv_err(msg, "%s needs a continuous extension f~, which problem %s does not provide", t->name,

@@ -514,23 +514,90 @@ static void test_layerwise(void **unused)
     END_CHECKS();
 }
 
+/* reinforce-optimal on a hierarchical layout (baselines by joint enumeration, estimators/reinforce.c):
+ * at K = 1 each coordinate's variance is V_p(c) = E[(f - c)^2 s_p^2] - g_p^2, minimal at
+ * c_p = E[f s_p^2] / E[s_p^2].  This file's own enumeration gives V_p(c_p) and V_p(E f); the
+ * estimator's empirical per-coordinate variances (R = 50000) must match V_p(c_p) within 6 standard
+ * errors of a variance estimate (from the exact fourth moment), and sum_p V_p(c_p) <= sum_p V_p(E f)
+ * (the reinforce-mean oracle's). */
+static void test_optimal_baseline(void **unused)
+{
+    n_bad = 0;
+    fixture fx;
+    assert_int_equal(fx_open(&fx, "sbn:D=3,D2=2,P=5,N=2,enc_scale=0.5"), 0);
+    const gv_point *pt = &fx.pt;
+    const int U = fx.p->layout.n_units, P = fx.p->layout.n_params;
+    int z[32];
+    double *s = malloc((size_t)P * sizeof *s), *mom = calloc((size_t)P * 6, sizeof *mom), Ef = fx.ex.value;
+    /* mom, per p: E s^2, E f s^2 (pass 1), then E (f-c_p)^2 s^2, E (f-c_p)^4 s^4, E (f-Ef)^2 s^2 (pass 2) */
+    for (int pass = 0; pass < 2; pass++)
+        for (long m = 0; m < 1L << U; m++) {
+            for (int i = 0; i < U; i++) z[i] = (int)(m >> i & 1);
+            const double q = exp(gv_log_q(pt, z)), f = gv_problem_f(fx.p, pt, z);
+            memset(s, 0, (size_t)P * sizeof *s);
+            gv_score_axpy(pt, z, 1.0, s);
+            for (int k = 0; k < P; k++) {
+                double *M = mom + (size_t)k * 6, s2 = s[k] * s[k];
+                if (!pass) {
+                    M[0] += q * s2, M[1] += q * f * s2;
+                    continue;
+                }
+                const double c = M[1] / M[0], d = (f - c) * (f - c) * s2;
+                M[3] += q * d, M[4] += q * d * d, M[5] += q * (f - Ef) * (f - Ef) * s2;
+            }
+        }
+    gv_engine_opts o = {.R = 50000, .W = 0, .seed = SEED + 3, .rng = gv_rng_default(), .timing = 0};
+    gv_row row;
+    char err[GV_ERRLEN];
+    assert_int_equal(gv_run_cell(fx.p, pt, &fx.ex, "reinforce-optimal", 1, &o, 1, &row, err), GV_OK);
+    CHECK(!strcmp(row.status, "ok") && row.coord_var, "status %s: %s", row.status, row.message);
+    double vo = 0, vm = 0, worst = 0;
+    for (int k = 0; row.coord_var && k < P; k++) {
+        const double *M = mom + (size_t)k * 6, g = fx.ex.grad[k];
+        /* X = (f - c_p) s_p: Var X = E X^2 - g^2; the SE of its estimate ~ sqrt(Var(X^2) / R) */
+        const double V = M[3] - g * g, se = sqrt(fmax(M[4] - M[3] * M[3], 0) / o.R) + 1e-300;
+        const double zv = fabs(row.coord_var[k] - V) / se;
+        worst = fmax(worst, zv);
+        CHECK(zv < 6, "coordinate %d: empirical variance %.6g, exact V_p(c_p) %.6g (%.2f SE)", k, row.coord_var[k], V, zv);
+        vo += V, vm += M[5] - g * g;
+    }
+    print_message("  reinforce-optimal K=1 on the registry's two-layer net: sum_p V_p(c_p) %.6g <= sum_p V_p(E f) %.6g; "
+                  "empirical per-coordinate variances within %.2f SE of V_p(c_p)\n", vo, vm, worst);
+    CHECK(vo <= vm, "sum of optimal-baseline variances %.6g > that of the mean baseline %.6g", vo, vm);
+    gv_row_free(&row);
+    free(s), free(mom);
+    fx_close(&fx);
+    END_CHECKS();
+}
+
+/* An estimator type declaring neither hierarchical nor layerwise (a test double, never run). */
+static const gv_estimator_type factorised_only = {.name = "factorised-only", .objective = GV_OBJ_EXPECTATION,
+                                                  .units = GV_UNIT_BERNOULLI, .needs = GV_NEED_F, .min_K = 1,
+                                                  .K_multiple = 1};
+
 static void test_incompatible(void **unused)
 {
     n_bad = 0;
     fixture fx;
     assert_int_equal(fx_open(&fx, "sbn:D=2,D2=1,P=3,N=1"), 0);
     char err[GV_ERRLEN];
+    CHECK(gv_estimator_compatible(&factorised_only, fx.p, 2, err) == -1 && strstr(err, "assumes independent units") &&
+              strstr(err, "leg, reinforce, reinforce-ema, reinforce-mean, reinforce-optimal, rloo, tokui-sato") &&
+              strstr(err, "layer by layer: ar, arm, arms, arms-normal, disarm, double-cv"),
+          "an estimator for factorised layouts only: %s", err);
     gv_engine_opts o = {.R = 10, .W = 0, .seed = 1, .rng = gv_rng_default(), .timing = 0};
     gv_row row;
-    assert_int_equal(gv_run_cell(fx.p, &fx.pt, &fx.ex, "reinforce-optimal", 2, &o, 0, &row, err), GV_OK);
-    CHECK(!strcmp(row.status, "incompatible") && strstr(row.message, "assumes independent units") &&
-              strstr(row.message, "leg, reinforce, reinforce-ema, reinforce-mean, rloo, tokui-sato") &&
-              strstr(row.message, "layer by layer: ar, arm, arms, arms-normal, disarm, double-cv"),
-          "reinforce-optimal on a hierarchical layout: status %s, message %s", row.status, row.message);
-    gv_row_free(&row);
-    /* an estimator for factorised layouts now runs, through the layer-wise driver */
+    /* an estimator for factorised layouts runs through the layer-wise driver */
     assert_int_equal(gv_run_cell(fx.p, &fx.pt, &fx.ex, "disarm", 2, &o, 0, &row, err), GV_OK);
     CHECK(!strcmp(row.status, "ok"), "disarm on a hierarchical layout: status %s, message %s", row.status, row.message);
+    gv_row_free(&row);
+    fx_close(&fx);
+    /* reinforce-optimal's joint enumeration has a size limit */
+    assert_int_equal(fx_open(&fx, "sbn:D=4,D2=3,P=3,N=3"), 0);
+    assert_int_equal(gv_run_cell(fx.p, &fx.pt, &fx.ex, "reinforce-optimal", 2, &o, 0, &row, err), GV_OK);
+    CHECK(!strcmp(row.status, "incompatible") && strstr(row.message, "enumerates the joint support") &&
+              strstr(row.message, "2.097e+06 joint states, above 65536"),
+          "reinforce-optimal on 2^21 joint states: status %s, message %s", row.status, row.message);
     gv_row_free(&row);
     fx_close(&fx);
     END_CHECKS();
@@ -543,7 +610,7 @@ int main(void)
         cmocka_unit_test(test_direct_sum),  cmocka_unit_test(test_sampling),           cmocka_unit_test(test_score),
         cmocka_unit_test(test_eta_phi_fd),  cmocka_unit_test(test_ftilde),            cmocka_unit_test(test_params),
         cmocka_unit_test(test_incompatible), cmocka_unit_test(test_unbiased_two_layer), cmocka_unit_test(test_ts_vs_leg),
-        cmocka_unit_test(test_layerwise),
+        cmocka_unit_test(test_layerwise),          cmocka_unit_test(test_optimal_baseline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
