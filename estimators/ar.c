@@ -61,7 +61,7 @@ const gv_estimator_type gv_est_ar = {
     .objective = GV_OBJ_EXPECTATION,
     .units = GV_UNIT_BERNOULLI,
     .needs = GV_NEED_F,
-    .min_K = 1, .K_multiple = 1, .biased = 0, .cost = "K",
+    .min_K = 1, .K_multiple = 1, .biased = 0, .cost = "K", .layerwise = 1,
     .options = ar_opts,
     .state_size = sizeof(ar_state_t),
     .init = ar_init, .free = ar_free, .estimate = ar_estimate,

@@ -64,7 +64,7 @@ const gv_estimator_type gv_est_arm = {
     .objective = GV_OBJ_EXPECTATION,
     .units = GV_UNIT_BERNOULLI,
     .needs = GV_NEED_F,
-    .min_K = 2, .K_multiple = 2, .biased = 0, .cost = "K",
+    .min_K = 2, .K_multiple = 2, .biased = 0, .cost = "K", .layerwise = 1,
     .options = arm_opts,
     .state_size = sizeof(arm_state_t),
     .init = arm_init, .free = arm_free, .estimate = arm_estimate,

@@ -289,7 +289,7 @@ static int arms_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
 #define ARMS_COMMON                                                                                  \
     .objective = GV_OBJ_EXPECTATION, .units = GV_UNIT_BERNOULLI, .needs = GV_NEED_F, .min_K = 2,   \
     .K_multiple = 1, .biased = 0, .cost = "K", .options = arms_opts, .state_size = sizeof(arms_state_t), \
-    .free = arms_free, .estimate = arms_estimate
+    .free = arms_free, .estimate = arms_estimate, .layerwise = 1
 
 const gv_estimator_type gv_est_arms = {
     .name = "arms",

@@ -65,7 +65,7 @@ const gv_estimator_type gv_est_disarm = {
     .objective = GV_OBJ_EXPECTATION,
     .units = GV_UNIT_BERNOULLI,
     .needs = GV_NEED_F,
-    .min_K = 2, .K_multiple = 2, .biased = 0, .cost = "K",
+    .min_K = 2, .K_multiple = 2, .biased = 0, .cost = "K", .layerwise = 1,
     .options = disarm_opts,
     .state_size = sizeof(disarm_state_t),
     .init = disarm_init, .free = disarm_free, .estimate = disarm_estimate,

@@ -291,7 +291,7 @@ const gv_estimator_type gv_est_double_cv = {
     .objective = GV_OBJ_EXPECTATION,
     .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL,
     .needs = GV_NEED_F | GV_NEED_GRAD_FTILDE,
-    .min_K = 2, .K_multiple = 1, .biased = 0, .cost = "K",
+    .min_K = 2, .K_multiple = 1, .biased = 0, .cost = "K", .layerwise = 1,
     .options = dcv_opts,
     .state_size = sizeof(dcv_state_t),
     .init = dcv_init, .free = dcv_free, .reset = dcv_reset, .copy_learned = dcv_copy_learned,

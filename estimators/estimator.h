@@ -76,6 +76,10 @@ typedef struct gv_estimator_type {
     int hierarchical;         /* 1 = also correct on hierarchical layouts (edges between Bernoulli units,
                                * core.h): samples with gv_sample, scores with gv_score_axpy, and uses
                                * per-sample theta (gv_hier_theta), never pt->prob of a unit with parents */
+    int layerwise;            /* 1 = runs on hierarchical layouts through the layer-wise driver
+                               * (estimators/layerwise.c) when not `hierarchical` itself: its estimate is
+                               * linear in the f values it evaluates, with coefficients free of the
+                               * noise inside f, and any f~ control variate is unbiased for any fixed f~ */
     const char *cost;         /* f evaluations per estimate, as a formula of K */
     const gv_optdoc *options; /* terminated by {NULL} */
     size_t state_size;        /* zeroed before init */
@@ -110,5 +114,15 @@ int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int
  * for bad names/options, or -1 with msg when incompatible. */
 int gv_estimator_new(const gv_spec *spec, const gv_problem *p, int K, gv_estimator **out, char *msg);
 void gv_estimator_free(gv_estimator *e);
+
+/* The layer-wise driver (estimators/layerwise.c): runs a `layerwise` estimator type on a
+ * hierarchical layout, one factorised sub-problem per layer (units grouped by depth).
+ * gv_layerwise_init is called by gv_estimator_new on a zeroed state of gv_layerwise_state_size
+ * bytes; it points e->type at a copy of the estimator's type with the driver's hooks (so
+ * e->type->free releases what it allocated, also after a failed init).  GV_OK, GV_EUSAGE or GV_EFAIL. */
+extern const size_t gv_layerwise_state_size;
+int gv_layerwise_init(gv_estimator *e, const gv_spec *spec, const gv_problem *p, int K, char *msg);
+/* Number of layers (1 + the largest unit depth) of a layout; 1 on a factorised one. */
+int gv_layout_layers(const gv_layout *L);
 
 #endif

@@ -109,7 +109,7 @@ const gv_estimator_type gv_est_muprop = {
     .objective = GV_OBJ_EXPECTATION,
     .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL,
     .needs = GV_NEED_F | GV_NEED_FTILDE | GV_NEED_GRAD_FTILDE,
-    .min_K = 1, .K_multiple = 1, .biased = 0, .cost = "K",
+    .min_K = 1, .K_multiple = 1, .biased = 0, .cost = "K", .layerwise = 1,
     .options = mp_opts,
     .state_size = sizeof(mp_state_t),
     .init = mp_init, .free = mp_free, .estimate = mp_estimate,

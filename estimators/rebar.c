@@ -358,7 +358,7 @@ static void rb_note(const void *v, char *buf, size_t len)
     .objective = GV_OBJ_EXPECTATION, .units = GV_UNIT_BERNOULLI,                                               \
     .needs = GV_NEED_F | GV_NEED_FTILDE | GV_NEED_GRAD_FTILDE, .min_K = 1, .K_multiple = 1, .biased = 0,       \
     .cost = "K", .state_size = sizeof(rb_state_t), .free = rb_free, .reset = rb_reset, .copy_learned = rb_copy, \
-    .estimate = rb_estimate, .adapt = rb_adapt, .note = rb_note
+    .estimate = rb_estimate, .adapt = rb_adapt, .note = rb_note, .layerwise = 1
 
 const gv_estimator_type gv_est_rebar = {
     .name = "rebar",

@@ -59,6 +59,10 @@ int gv_estimator_registry_check(char *err)
             e->min_K < 1 || e->K_multiple < 1 || !e->units || !e->objective)
             return gv_err(err, "estimator registry: entry '%s' lacks a required field or hook",
                           e->name ? e->name : "(unnamed)"), GV_EFAIL;
+        if (e->hierarchical && e->layerwise)
+            return gv_err(err, "estimator registry: '%s' is both hierarchical and layerwise", e->name), GV_EFAIL;
+        if (e->layerwise && !(e->units & GV_UNIT_BERNOULLI))
+            return gv_err(err, "estimator registry: '%s' is layerwise but has no Bernoulli units", e->name), GV_EFAIL;
         if (e->adapt && !e->copy_learned)
             return gv_err(err, "estimator registry: '%s' adapts but cannot copy its learned state", e->name),
                    GV_EFAIL;
@@ -78,12 +82,12 @@ static void valid_names(char *buf, size_t len)
     }
 }
 
-/* The estimators that run on hierarchical layouts, comma-separated. */
-static void hierarchical_names(char *buf, size_t len)
+/* The estimators declaring `hierarchical` (layerwise = 0) or `layerwise` (1), comma-separated. */
+static void names_with(int layerwise, char *buf, size_t len)
 {
     buf[0] = 0;
     for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
-        if ((*t)->hierarchical) {
+        if (layerwise ? (*t)->layerwise : (*t)->hierarchical) {
             if (buf[0]) strncat(buf, ", ", len - strlen(buf) - 1);
             strncat(buf, (*t)->name, len - strlen(buf) - 1);
         }
@@ -98,12 +102,14 @@ int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int
         return gv_err(msg, "%s supports %s units; problem %s has %s units", t->name,
                       gv_unit_kind_names(t->units, a, sizeof a), p->type->name,
                       gv_unit_kind_names(p->layout.kinds, b, sizeof b)), -1;
-    if (gv_layout_hierarchical(&p->layout) && !t->hierarchical) {
-        char names[400];
-        hierarchical_names(names, sizeof names);
-        return gv_err(msg, "%s assumes independent units, but problem %s has a hierarchical layout (%d edges between "
-                      "latent units); estimators for hierarchical layouts: %s", t->name, p->type->name, p->layout.n_edges,
-                      names), -1;
+    if (gv_layout_hierarchical(&p->layout) && !t->hierarchical && !t->layerwise) {
+        char nat[240], lw[240];
+        names_with(0, nat, sizeof nat);
+        names_with(1, lw, sizeof lw);
+        return gv_err(msg, "%s assumes independent units (neither hierarchical nor checked for the layer-wise driver), "
+                      "but problem %s has a hierarchical layout (%d edges between latent units); estimators for "
+                      "hierarchical layouts: %s; layer by layer: %s", t->name, p->type->name, p->layout.n_edges, nat, lw),
+               -1;
     }
     if ((t->needs & GV_NEED_FTILDE) && !gv_problem_has_ftilde(p))
         return gv_err(msg, "%s needs a continuous extension f~, which problem %s does not provide", t->name,
@@ -130,8 +136,11 @@ int gv_estimator_new(const gv_spec *spec, const gv_problem *p, int K, gv_estimat
     }
     if (gv_spec_check(spec, t->options, "estimator", msg)) return GV_EUSAGE;
     if (gv_estimator_compatible(t, p, K, msg)) return -1;
+    /* a hierarchical layout and an estimator for factorised ones: the layer-wise driver (layerwise.c) */
+    const int lw = gv_layout_hierarchical(&p->layout) && !t->hierarchical;
+    const size_t size = lw ? gv_layerwise_state_size : t->state_size ? t->state_size : 1;
     gv_estimator *e = calloc(1, sizeof *e);
-    if (!e || !(e->state = calloc(1, t->state_size ? t->state_size : 1))) {
+    if (!e || !(e->state = calloc(1, size))) {
         free(e);
         gv_err(msg, "out of memory");
         return GV_EFAIL;
@@ -139,9 +148,9 @@ int gv_estimator_new(const gv_spec *spec, const gv_problem *p, int K, gv_estimat
     e->type = t;
     e->K = K;
     gv_spec_canonical(spec, e->spec, sizeof e->spec);
-    int rc = t->init(e->state, spec, p, K, msg);
+    int rc = lw ? gv_layerwise_init(e, spec, p, K, msg) : t->init(e->state, spec, p, K, msg);
     if (rc) {
-        if (t->free) t->free(e->state);
+        if (e->type->free) e->type->free(e->state);
         free(e->state);
         free(e);
         return rc == GV_EUSAGE ? GV_EUSAGE : GV_EFAIL;

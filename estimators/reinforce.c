@@ -8,14 +8,21 @@
  *                      c = sum_v p(v) s(v)^2 m_v / sum_v p(v) s(v)^2.
  * Cost: K evaluations of f.  All unbiased: E s_p = 0 for every constant baseline.
  * Hierarchical layouts (edges, core.h): reinforce, -ema and -mean need only ancestral sampling and
- * the hierarchical score (gv_sample, gv_score_axpy) and E f, so they run there; -optimal does not:
- * its baseline formula from the conditional means assumes independent units (there c_p would need
- * E[f s_p^2] / E[s_p^2] per coordinate, which the exact reference does not provide). */
+ * the hierarchical score (gv_sample, gv_score_axpy) and E f, so they run there.  -optimal's formula
+ * from the conditional means assumes independent units; there it computes c_p = E[f s_p^2] / E[s_p^2]
+ * with the hierarchical score s (bias: z_i - sigma(l_i(z)); edge: that times z_parent; E s_p = 0 still)
+ * by enumerating the joint support, at most RF_HIER_MAX_STATES states (init refuses larger layouts:
+ * an `incompatible` row), once per point (cached on eta: once per replicate block at a frozen point,
+ * once per step in trajectory mode).  The enumeration is oracle work like the exact reference: its
+ * f evaluations are not counted in the row. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "estimators/estimator.h"
+#include "harness/exact.h"
+
+#define RF_HIER_MAX_STATES 65536.0 /* 2^16: the joint enumeration of -optimal on a hierarchical layout */
 
 enum { RF_PLAIN, RF_EMA, RF_MEAN, RF_OPTIMAL };
 
@@ -27,6 +34,8 @@ typedef struct {
     double last_mean; /* mean f of the last estimate, for adapt */
     int *z;
     double *score, *base; /* per-coordinate scratch (optimal) */
+    double *heta, *hden;  /* optimal, hierarchical: the eta that base was enumerated at; scratch */
+    int have_base;
 } rf_state_t;
 
 static const gv_optdoc rf_opts_none[] = {{NULL, NULL, NULL}};
@@ -42,6 +51,16 @@ static int rf_init_mode(rf_state_t *s, int mode, const gv_spec *spec, const gv_p
     s->score = malloc((size_t)p->layout.n_params * sizeof(double));
     s->base = malloc((size_t)p->layout.n_params * sizeof(double));
     if (!s->z || !s->score || !s->base) return gv_err(err, "out of memory"), GV_EFAIL;
+    if (mode == RF_OPTIMAL && gv_layout_hierarchical(&p->layout)) {
+        const double n = gv_support_size(&p->layout);
+        if (!(n <= RF_HIER_MAX_STATES))
+            return gv_err(err, "reinforce-optimal on a hierarchical layout enumerates the joint support for its baselines "
+                          "E[f s_p^2] / E[s_p^2]; problem %s has %.4g joint states, above %.0f", p->spec, n,
+                          RF_HIER_MAX_STATES), GV_EFAIL;
+        s->heta = malloc((size_t)p->layout.n_params * sizeof(double));
+        s->hden = malloc((size_t)p->layout.n_params * sizeof(double));
+        if (!s->heta || !s->hden) return gv_err(err, "out of memory"), GV_EFAIL;
+    }
     return GV_OK;
 }
 static int rf_init(void *v, const gv_spec *sp, const gv_problem *p, int K, char *e) { return rf_init_mode(v, RF_PLAIN, sp, p, e); }
@@ -55,6 +74,8 @@ static void rf_free(void *v)
     free(s->z);
     free(s->score);
     free(s->base);
+    free(s->heta);
+    free(s->hden);
 }
 
 static void rf_reset(void *v)
@@ -102,6 +123,36 @@ static void rf_optimal_baseline(const gv_eval *ev, double *base)
     }
 }
 
+/* Hierarchical layouts: c_p = sum_z q f s_p^2 / sum_z q s_p^2 over the joint support (weights
+ * q(z) / q(first state) in log space against underflow); E f where sum q s_p^2 = 0.  Uses s->z and
+ * s->score as scratch. */
+static void rf_optimal_baseline_hier(rf_state_t *s, const gv_eval *ev)
+{
+    const gv_point *pt = ev->pt;
+    const gv_layout *L = pt->layout;
+    const int P = L->n_params, U = L->n_units;
+    double *num = s->base, *den = s->hden, W = 0, F = 0, l0 = 0;
+    memset(num, 0, (size_t)P * sizeof(double));
+    memset(den, 0, (size_t)P * sizeof(double));
+    for (long m = 0; m < 1L << U; m++) {
+        for (int i = 0; i < U; i++) s->z[i] = (int)(m >> i & 1);
+        const double lq = gv_log_q(pt, s->z);
+        if (m == 0) l0 = lq;
+        const double w = exp(lq - l0), f = gv_problem_f(ev->problem, pt, s->z);
+        memset(s->score, 0, (size_t)P * sizeof(double));
+        gv_score_axpy(pt, s->z, 1.0, s->score);
+        W += w, F += w * f;
+        for (int q = 0; q < P; q++) {
+            const double w2 = w * s->score[q] * s->score[q];
+            num[q] += w2 * f;
+            den[q] += w2;
+        }
+    }
+    for (int q = 0; q < P; q++) num[q] = den[q] > 0 ? num[q] / den[q] : F / W;
+    memcpy(s->heta, pt->eta, (size_t)P * sizeof(double));
+    s->have_base = 1;
+}
+
 static int rf_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
 {
     rf_state_t *s = v;
@@ -110,7 +161,9 @@ static int rf_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
     double c = 0, sum = 0, invK = 1.0 / K;
     if (s->mode == RF_EMA) c = s->c;
     if (s->mode == RF_MEAN) c = ev->exact->value;
-    if (s->mode == RF_OPTIMAL) rf_optimal_baseline(ev, s->base);
+    if (s->mode == RF_OPTIMAL && !s->heta) rf_optimal_baseline(ev, s->base);
+    if (s->heta && !(s->have_base && !memcmp(s->heta, pt->eta, (size_t)P * sizeof(double))))
+        rf_optimal_baseline_hier(s, ev);
     for (int k = 0; k < K; k++) {
         gv_sample(pt, r, s->z);
         double f = gv_eval_f(ev, s->z);
@@ -166,4 +219,4 @@ const gv_estimator_type gv_est_reinforce_optimal = {
     .name = "reinforce-optimal",
     .description = "score function with the per-coordinate optimal constant baseline (oracle)",
     .citation = "Weaver & Tao 1301.2315; Tokui & Sato 1611.01239",
-    .needs = GV_NEED_F | GV_NEED_EXACT, .options = rf_opts_none, .init = rf_init_optimal, RF_COMMON};
+    .needs = GV_NEED_F | GV_NEED_EXACT, .options = rf_opts_none, .init = rf_init_optimal, .hierarchical = 1, RF_COMMON};

@@ -314,7 +314,7 @@ static void rx_note(const void *v, char *buf, size_t len)
 #define RX_COMMON                                                                                          \
     .objective = GV_OBJ_EXPECTATION, .needs = GV_NEED_GRAD_FTILDE, .min_K = 1,                               \
     .K_multiple = 1, .biased = 1, .cost = "K grad-ftilde", .state_size = sizeof(rx_state_t), .free = rx_free, \
-    .estimate = rx_estimate
+    .estimate = rx_estimate, .layerwise = 1
 #define RX_UNITS (GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL)
 #define RX_TAU_HOOKS .reset = rx_reset, .copy_learned = rx_copy, .schedule = rx_schedule, .note = rx_note
 

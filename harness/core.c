@@ -256,14 +256,17 @@ void gv_hier_theta(const gv_point *pt, const int *z, double *theta, double *comp
     }
 }
 
+double gv_unit_theta(const gv_point *pt, const int *z, int i)
+{
+    const gv_layout *L = pt->layout;
+    return L->n_edges && L->in_off[i] < L->in_off[i + 1] ? gv_sigmoid(gv_unit_logit(pt, z, i))
+                                                         : pt->prob[L->units[i].param];
+}
+
 void gv_sample_from_uniforms(const gv_point *pt, const double *u, int from, int *z)
 {
     const gv_layout *L = pt->layout;
-    for (int i = from; i < L->n_units; i++) {
-        const double th = L->n_edges && L->in_off[i] < L->in_off[i + 1] ? gv_sigmoid(gv_unit_logit(pt, z, i))
-                                                                         : pt->prob[L->units[i].param];
-        z[i] = u[i] < th;
-    }
+    for (int i = from; i < L->n_units; i++) z[i] = u[i] < gv_unit_theta(pt, z, i);
 }
 
 /* Ancestral sampling: uniforms in unit order, each unit's theta given its sampled parents. */
@@ -272,9 +275,7 @@ static void sample_hier(const gv_point *pt, gsl_rng *r, int *z)
     const gv_layout *L = pt->layout;
     for (int i = 0; i < L->n_units; i++) {
         const double v = gv_uniform(r);
-        const double th = L->in_off[i] < L->in_off[i + 1] ? gv_sigmoid(gv_unit_logit(pt, z, i))
-                                                          : pt->prob[L->units[i].param];
-        z[i] = v < th;
+        z[i] = v < gv_unit_theta(pt, z, i);
     }
 }
 

@@ -20,8 +20,9 @@
  * d log q / d eta[param_i] = z_i - sigma(l_i(z)),  d log q / d w_e = (z_child - sigma(l_child)) z_parent.
  * On such a layout pt->prob / pt->comp of a unit with parents hold sigma(+-eta[param_i]), the value at
  * all parents 0, and of an edge parameter sigma(+-w_e): neither is a probability of q, so estimators
- * must not use them there (gv_hier_theta gives the per-sample values).  Only estimators declaring
- * `hierarchical` run on these layouts (estimators/estimator.h); the exact gradient no longer follows
+ * must not use them there (gv_hier_theta gives the per-sample values).  Estimators declaring
+ * `hierarchical` run on these layouts directly, those declaring `layerwise` through the layer-wise
+ * driver (estimators/layerwise.c, estimators/estimator.h); the exact gradient no longer follows
  * from the conditional means (harness/exact.h).
  */
 #ifndef GV_CORE_H
@@ -126,6 +127,8 @@ double gv_log_q(const gv_point *pt, const int *z);
 /* Hierarchical layouts (also correct, and then trivial, on factorised Bernoulli units). */
 /* l_i(z): unit i's logit given its parents' values in z (Bernoulli unit i). */
 double gv_unit_logit(const gv_point *pt, const int *z, int i);
+/* sigma(l_i(z)) of Bernoulli unit i (pt->prob of a unit without parents, as gv_sample uses it). */
+double gv_unit_theta(const gv_point *pt, const int *z, int i);
 /* theta[i] = sigma(l_i(z)), comp[i] = sigma(-l_i(z)) for every unit i of an all-Bernoulli layout
  * (indexed by unit); comp may be NULL. */
 void gv_hier_theta(const gv_point *pt, const int *z, double *theta, double *comp);

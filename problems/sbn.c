@@ -26,8 +26,8 @@
  * down to 14 x 14 or 7 x 7, then x_j ~ Bern(intensity_j) with a fixed seed; the whole gzip file is
  * read so that zlib's check catches a corrupt one.
  * Two latent layers (option D2 > 0): z2 -> z1 -> x, the encoder q(z1 | x) q(z2 | z1) as a hierarchical
- * layout (edges layer 1 -> layer 2), exact by nested enumeration: see the section "two latent
- * layers" at the end.
+ * layout (edges layer 1 -> layer 2), exact by nested enumeration, f~ and grad f~ by the same
+ * formulas at y in [0,1]^{N (D + D2)}: see the section "two latent layers" at the end.
  * Limits.  Enumeration weights are q(z) / q(mode): for an encoder logit |eta| > ~700 the states with the
  * improbable value of that latent underflow, so its conditional mean E[f | z_d = v] (used by the
  * oracle baselines, not by the gradient) falls back to E f; log q is accumulated as a sum of
@@ -74,6 +74,8 @@ typedef struct {
 static void sbn2_map(const gv_problem *p, const double *phi, double *eta);
 static void sbn2_vjp(const gv_problem *p, const double *geta, double *gphi);
 static double sbn2_f_at(const void *v, const gv_point *pt, const int *z);
+static double sbn2_ftilde_at(const void *v, const gv_point *pt, const double *y);
+static void sbn2_grad_at(const void *v, const gv_point *pt, const double *y, double *g);
 static void sbn2_describe(const gv_problem *p, FILE *out);
 static int sbn2_seed_model(sbn_state_t *st, long seed, double scale);
 static void sbn2_synth(const sbn_state_t *st, gsl_rng *r, int n, double *x);
@@ -649,10 +651,23 @@ static double sbn_f_at(const void *v, const gv_point *pt, const int *z)
 static double sbn_ftilde_at(const void *v, const gv_point *pt, const double *y)
 {
     const sbn_state_t *st = v;
-    if (st->D2) return NAN; /* one layer only: no estimator needing f~ runs on the hierarchical layout */
+    if (st->D2) return sbn2_ftilde_at(v, pt, y);
     double a[SBN_MAXP], s = 0;
     for (int n = 0; n < st->N; n++) s += sbn_fn(st, n, pt->eta + n * st->D, y + n * st->D, a, 1);
     return s / st->N;
+}
+
+/* r = x_n - sigma(c + W^T y1): the decoder's residual at layer-1 values y1 (D), r (P). */
+static void sbn_residual(const sbn_state_t *st, int n, const double *y1, double *r)
+{
+    const int D = st->D, P = st->P;
+    const double *x = st->x + (size_t)n * P;
+    memcpy(r, st->c, (size_t)P * sizeof *r);
+    for (int d = 0; d < D; d++) {
+        const double *w = st->W + (size_t)d * P;
+        for (int j = 0; j < P; j++) r[j] += y1[d] * w[j];
+    }
+    for (int j = 0; j < P; j++) r[j] = x[j] - gv_sigmoid(r[j]);
 }
 
 /* d/dy_{n,d} = (1/N) [b_d - eta_{n,d} + sum_j W_dj (x_j - sigma(a_j))] */
@@ -660,19 +675,13 @@ static void sbn_grad_at(const void *v, const gv_point *pt, const double *y, doub
 {
     const sbn_state_t *st = v;
     const int D = st->D, P = st->P;
-    if (st->D2) { /* one layer only (see sbn_ftilde_at) */
-        for (int q = 0; q < pt->layout->n_params; q++) g[q] = NAN;
+    if (st->D2) {
+        sbn2_grad_at(v, pt, y, g);
         return;
     }
     double a[SBN_MAXP];
     for (int n = 0; n < st->N; n++) {
-        const double *yn = y + n * D, *x = st->x + (size_t)n * P;
-        memcpy(a, st->c, (size_t)P * sizeof *a);
-        for (int d = 0; d < D; d++) {
-            const double *w = st->W + (size_t)d * P;
-            for (int j = 0; j < P; j++) a[j] += yn[d] * w[j];
-        }
-        for (int j = 0; j < P; j++) a[j] = x[j] - gv_sigmoid(a[j]);
+        sbn_residual(st, n, y + n * D, a);
         for (int d = 0; d < D; d++) {
             const double *w = st->W + (size_t)d * P;
             double s = st->b[d] - pt->eta[n * D + d];
@@ -1202,12 +1211,15 @@ static int sbn2_evaluate(const gv_problem *p, const sbn_state_t *v, const double
     return !bad && isfinite(*value) && isfinite(*logml) ? 0 : -1;
 }
 
-/* f_n at z (data point n's U values), with q at the point's eta (full vector). */
-static double sbn2_fn(const sbn_state_t *st, int n, const double *eta, const int *z, double *a, int fast)
+/* f_n at y (data point n's U values: z1 then z2), with q at the point's eta (full vector).  At a
+ * vertex y = z this is f_n; inside [0,1]^U it is f~_n: every Bernoulli log-pmf is linear in its value
+ * (y log sigma(l) + (1 - y) log sigma(-l) = y l - softplus(l)) and every logit linear in its parents'
+ * values (layer-1 prior b + V y2, layer-2 encoder a2 + B y1, decoder c + W y1). */
+static double sbn2_fn(const sbn_state_t *st, int n, const double *eta, const double *y, double *a, int fast)
 {
     const int D = st->D, D2 = st->D2, P = st->P, U = D + D2;
     const double *eu = eta + (size_t)n * U, *ew = eta + (size_t)st->N * U + (size_t)n * D2 * D;
-    const int *z1 = z, *z2 = z + D;
+    const double *z1 = y, *z2 = y + D;
     double lp = -st->spb2, lq = 0;
     for (int k = 0; k < D2; k++) lp += z2[k] * st->b2[k];
     memcpy(a, st->c, (size_t)P * sizeof *a);
@@ -1216,9 +1228,9 @@ static double sbn2_fn(const sbn_state_t *st, int n, const double *eta, const int
         for (int k = 0; k < D2; k++) m += z2[k] * st->V[(size_t)d * D2 + k];
         lp += z1[d] * m - softplus(m);
         lq += z1[d] * eu[d] - softplus(eu[d]);
-        if (!z1[d]) continue;
+        if (z1[d] == 0) continue;
         const double *w = st->W + (size_t)d * P;
-        for (int j = 0; j < P; j++) a[j] += w[j];
+        for (int j = 0; j < P; j++) a[j] += z1[d] * w[j]; /* exactly a[j] + w[j] at z1_d = 1 */
     }
     for (int k = 0; k < D2; k++) {
         double l = eu[D + k];
@@ -1232,10 +1244,62 @@ static double sbn2_fn(const sbn_state_t *st, int n, const double *eta, const int
 static double sbn2_f_at(const void *v, const gv_point *pt, const int *z)
 {
     const sbn_state_t *st = v;
+    double a[SBN_MAXP], y[GV_SBN_MAXD], s = 0;
+    const int U = st->D + st->D2;
+    for (int n = 0; n < st->N; n++) {
+        for (int u = 0; u < U; u++) y[u] = z[(size_t)n * U + u];
+        s += sbn2_fn(st, n, pt->eta, y, a, 1);
+    }
+    return s / st->N;
+}
+
+/* f~ at y in [0,1]^{N U} (indexed by unit = the unit's parameter; the edge slots of y are ignored). */
+static double sbn2_ftilde_at(const void *v, const gv_point *pt, const double *y)
+{
+    const sbn_state_t *st = v;
     double a[SBN_MAXP], s = 0;
     const int U = st->D + st->D2;
-    for (int n = 0; n < st->N; n++) s += sbn2_fn(st, n, pt->eta, z + (size_t)n * U, a, 1);
+    for (int n = 0; n < st->N; n++) s += sbn2_fn(st, n, pt->eta, y + (size_t)n * U, a, 1);
     return s / st->N;
+}
+
+/* grad f~ (the edge slots get 0), per data point with r = x - sigma(c + W^T y1), m = b + V y2,
+ * l = a2 + B y1 (eta's layer-2 biases and edges), t = y2 - sigma(l):
+ *   d/dy1_d = m_d - eta_d + sum_j W_dj r_j - sum_k B_kd t_k,
+ *   d/dy2_k = b2_k + sum_d V_dk (y1_d - sigma(m_d)) - l_k,   all divided by N. */
+static void sbn2_grad_at(const void *v, const gv_point *pt, const double *y, double *g)
+{
+    const sbn_state_t *st = v;
+    const int D = st->D, D2 = st->D2, P = st->P, U = D + D2, N = st->N;
+    double a[SBN_MAXP], m[GV_SBN_MAXD], t[GV_SBN_MAXD], l[GV_SBN_MAXD];
+    for (int q = N * U; q < pt->layout->n_params; q++) g[q] = 0;
+    for (int n = 0; n < N; n++) {
+        const double *y1 = y + (size_t)n * U, *y2 = y1 + D;
+        const double *eu = pt->eta + (size_t)n * U, *ew = pt->eta + (size_t)N * U + (size_t)n * D2 * D;
+        double *g1 = g + (size_t)n * U, *g2 = g1 + D;
+        sbn_residual(st, n, y1, a);
+        for (int d = 0; d < D; d++) {
+            m[d] = st->b[d];
+            for (int k = 0; k < D2; k++) m[d] += y2[k] * st->V[(size_t)d * D2 + k];
+        }
+        for (int k = 0; k < D2; k++) {
+            l[k] = eu[D + k];
+            for (int d = 0; d < D; d++) l[k] += y1[d] * ew[k * D + d];
+            t[k] = y2[k] - gv_sigmoid(l[k]);
+        }
+        for (int d = 0; d < D; d++) {
+            const double *w = st->W + (size_t)d * P;
+            double s = m[d] - eu[d];
+            for (int j = 0; j < P; j++) s += w[j] * a[j];
+            for (int k = 0; k < D2; k++) s -= ew[k * D + d] * t[k];
+            g1[d] = s / N;
+        }
+        for (int k = 0; k < D2; k++) {
+            double s = st->b2[k] - l[k];
+            for (int d = 0; d < D; d++) s += st->V[(size_t)d * D2 + k] * (y1[d] - gv_sigmoid(m[d]));
+            g2[k] = s / N;
+        }
+    }
 }
 
 double gv_sbn2_log_joint(const gv_problem *p, int n, const int *z)

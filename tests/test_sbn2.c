@@ -288,6 +288,54 @@ static void test_eta_phi_fd(void **unused)
     END_CHECKS();
 }
 
+/* f~ of the two-layer net: equal to f (bit for bit: one formula) at every vertex of one data point's
+ * cube (the other point random), and grad f~ against central differences of f~ at random interior
+ * points; the edge slots of the gradient are 0. */
+static void test_ftilde(void **unused)
+{
+    n_bad = 0;
+    fixture fx;
+    assert_int_equal(fx_open(&fx, "sbn:D=3,D2=2,P=6,N=2,enc_scale=0.8,seed=7"), 0);
+    const gv_problem *p = fx.p;
+    const int NU = p->layout.n_units, NP = p->layout.n_params, U = NU / 2;
+    int *z = malloc((size_t)NU * sizeof *z);
+    double *y = calloc((size_t)NP, sizeof *y), *g = malloc((size_t)NP * sizeof *g), worst = 0;
+    gsl_rng *r = gv_rng_new(gv_rng_default(), 11);
+    for (int i = 0; i < NU; i++) z[i] = gsl_rng_uniform(r) < 0.5;
+    int vert = 0;
+    for (int m = 0; m < 1 << U; m++, vert++) {
+        for (int u = 0; u < U; u++) z[u] = m >> u & 1;
+        for (int i = 0; i < NU; i++) y[i] = z[i];
+        const double f = gv_problem_f(p, &fx.pt, z), ft = gv_problem_ftilde(p, &fx.pt, y);
+        CHECK(f == ft, "vertex %d: f %.17g, f~ %.17g", m, f, ft);
+    }
+    const double h = 1e-5;
+    for (int rep = 0; rep < 5; rep++) {
+        for (int i = 0; i < NU; i++) y[i] = gsl_rng_uniform(r);
+        for (int q = NU; q < NP; q++) y[q] = 0;
+        for (int q = 0; q < NP; q++) g[q] = NAN;
+        gv_problem_grad_ftilde(p, &fx.pt, y, g);
+        for (int q = NU; q < NP; q++) CHECK(g[q] == 0, "edge slot %d of grad f~: %g", q, g[q]);
+        for (int i = 0; i < NU; i++) {
+            const double y0 = y[i];
+            y[i] = y0 + h;
+            const double fp = gv_problem_ftilde(p, &fx.pt, y);
+            y[i] = y0 - h;
+            const double fm = gv_problem_ftilde(p, &fx.pt, y);
+            y[i] = y0;
+            const double fd = (fp - fm) / (2 * h);
+            worst = fmax(worst, fabs(fd - g[i]));
+            CHECK(fabs(fd - g[i]) < 1e-7, "grad f~[%d] %.12g, central difference %.12g", i, g[i], fd);
+        }
+    }
+    print_message("  f~ == f at %d vertices; grad f~ vs central differences (5 points x %d units): worst %.3g\n", vert,
+                  NU, worst);
+    gsl_rng_free(r);
+    free(z), free(y), free(g);
+    fx_close(&fx);
+    END_CHECKS();
+}
+
 /* Write the lines of src except those starting with `drop` (NULL: none), then `extra`, to dst. */
 static void filtered(const char *src, const char *dst, const char *drop, const char *extra)
 {
@@ -351,17 +399,25 @@ static void test_params(void **unused)
 #define SEED 20240607ULL
 static const char *const z_spec = "sbn:D=4,D2=3,P=8,N=2,enc_scale=1";
 
+/* Bonferroni threshold over every eta and phi coordinate of the unbiased estimators compatible with
+ * fx at K = 2 (layerwise_only: of the layerwise ones). */
+static double family_threshold(const fixture *fx, int layerwise_only)
+{
+    char err[GV_ERRLEN];
+    long m = 0;
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
+        if (!(*t)->biased && (!layerwise_only || (*t)->layerwise) && gv_estimator_compatible(*t, fx->p, 2, err) == 0)
+            m += fx->p->layout.n_params + fx->p->n_outer;
+    return gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / (2.0 * (double)m));
+}
+
 static void test_unbiased_two_layer(void **unused)
 {
     n_bad = 0;
     fixture fx;
     assert_int_equal(fx_open(&fx, z_spec), 0);
     char err[GV_ERRLEN];
-    /* the family: every eta and phi coordinate of every hierarchical-compatible unbiased estimator at K = 2 */
-    long m = 0;
-    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++)
-        if (!(*t)->biased && gv_estimator_compatible(*t, fx.p, 2, err) == 0) m += fx.p->layout.n_params + fx.p->n_outer;
-    const double zs = gsl_cdf_ugaussian_Qinv(FAMILY_ALPHA / (2.0 * (double)m));
+    const double zs = family_threshold(&fx, 0);
     int n_est = 0;
     for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
         if (gv_estimator_compatible(*t, fx.p, 2, err)) {
@@ -412,18 +468,136 @@ static void test_ts_vs_leg(void **unused)
     END_CHECKS();
 }
 
+/* The layer-wise driver (estimators/layerwise.c) on a tiny two-layer net at large R: every layerwise
+ * unbiased estimator's mean matches the exact eta- and phi-gradients (Bonferroni over their
+ * coordinates), and the biased relaxations (tau = 1) are far above the same threshold there, so the
+ * z statistic has the power to see a bias of their size; f evaluations per estimate are the
+ * factorised cost on each of the two layers. */
+#define LW_R 100000L
+static const char *const lw_spec = "sbn:D=2,D2=2,P=3,N=2,enc_scale=1,seed=3";
+
+static void test_layerwise(void **unused)
+{
+    n_bad = 0;
+    fixture fx;
+    assert_int_equal(fx_open(&fx, lw_spec), 0);
+    char err[GV_ERRLEN];
+    CHECK(gv_layout_layers(&fx.p->layout) == 2, "%s: %d layers", lw_spec, gv_layout_layers(&fx.p->layout));
+    const double zs = family_threshold(&fx, 1);
+    int n_unb = 0, n_bia = 0;
+    for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
+        if (!(*t)->layerwise) continue;
+        const int K = 2;
+        gv_engine_opts o = {.R = LW_R, .W = 1000, .seed = SEED + 2, .rng = gv_rng_default(), .timing = 0};
+        gv_row row;
+        assert_int_equal(gv_run_cell(fx.p, &fx.pt, &fx.ex, (*t)->name, K, &o, 0, &row, err), GV_OK);
+        CHECK(!strcmp(row.status, "ok") && row.outer, "%s: status %s: %s", (*t)->name, row.status, row.message);
+        if (strcmp(row.status, "ok") || !row.outer) continue;
+        const double z = row.s.bias_z_max, zo = row.outer->s.bias_z_max;
+        print_message("  %-16s K=2 R=%ld  eta: bias_z_max %7.3f   phi: bias_z_max %7.3f  (z* %.3f)  f_evals %g\n",
+                      (*t)->name, LW_R, z, zo, zs, row.s.f_evals);
+        if ((*t)->biased) {
+            n_bia++;
+            CHECK(fmax(z, zo) > zs, "biased %s not detected on %s: bias_z_max %.3f / %.3f <= z* %.3f", (*t)->name,
+                  lw_spec, z, zo, zs);
+        } else {
+            n_unb++;
+            CHECK(z < zs && zo < zs, "%s on %s: bias_z_max eta %.3f, phi %.3f >= z* %.3f", (*t)->name, lw_spec, z,
+                  zo, zs);
+            if (!strcmp((*t)->cost, "K")) CHECK(row.s.f_evals == 2 * K, "%s: %g f evaluations per estimate, not 2 K",
+                                                (*t)->name, row.s.f_evals);
+        }
+        gv_row_free(&row);
+    }
+    CHECK(n_unb >= 9 && n_bia >= 4, "%d unbiased and %d biased layerwise estimators", n_unb, n_bia);
+    fx_close(&fx);
+    END_CHECKS();
+}
+
+/* reinforce-optimal on a hierarchical layout (baselines by joint enumeration, estimators/reinforce.c):
+ * at K = 1 each coordinate's variance is V_p(c) = E[(f - c)^2 s_p^2] - g_p^2, minimal at
+ * c_p = E[f s_p^2] / E[s_p^2].  This file's own enumeration gives V_p(c_p) and V_p(E f); the
+ * estimator's empirical per-coordinate variances (R = 50000) must match V_p(c_p) within 6 standard
+ * errors of a variance estimate (from the exact fourth moment), and sum_p V_p(c_p) <= sum_p V_p(E f)
+ * (the reinforce-mean oracle's). */
+static void test_optimal_baseline(void **unused)
+{
+    n_bad = 0;
+    fixture fx;
+    assert_int_equal(fx_open(&fx, "sbn:D=3,D2=2,P=5,N=2,enc_scale=0.5"), 0);
+    const gv_point *pt = &fx.pt;
+    const int U = fx.p->layout.n_units, P = fx.p->layout.n_params;
+    int z[32];
+    double *s = malloc((size_t)P * sizeof *s), *mom = calloc((size_t)P * 6, sizeof *mom), Ef = fx.ex.value;
+    /* mom, per p: E s^2, E f s^2 (pass 1), then E (f-c_p)^2 s^2, E (f-c_p)^4 s^4, E (f-Ef)^2 s^2 (pass 2) */
+    for (int pass = 0; pass < 2; pass++)
+        for (long m = 0; m < 1L << U; m++) {
+            for (int i = 0; i < U; i++) z[i] = (int)(m >> i & 1);
+            const double q = exp(gv_log_q(pt, z)), f = gv_problem_f(fx.p, pt, z);
+            memset(s, 0, (size_t)P * sizeof *s);
+            gv_score_axpy(pt, z, 1.0, s);
+            for (int k = 0; k < P; k++) {
+                double *M = mom + (size_t)k * 6, s2 = s[k] * s[k];
+                if (!pass) {
+                    M[0] += q * s2, M[1] += q * f * s2;
+                    continue;
+                }
+                const double c = M[1] / M[0], d = (f - c) * (f - c) * s2;
+                M[3] += q * d, M[4] += q * d * d, M[5] += q * (f - Ef) * (f - Ef) * s2;
+            }
+        }
+    gv_engine_opts o = {.R = 50000, .W = 0, .seed = SEED + 3, .rng = gv_rng_default(), .timing = 0};
+    gv_row row;
+    char err[GV_ERRLEN];
+    assert_int_equal(gv_run_cell(fx.p, pt, &fx.ex, "reinforce-optimal", 1, &o, 1, &row, err), GV_OK);
+    CHECK(!strcmp(row.status, "ok") && row.coord_var, "status %s: %s", row.status, row.message);
+    double vo = 0, vm = 0, worst = 0;
+    for (int k = 0; row.coord_var && k < P; k++) {
+        const double *M = mom + (size_t)k * 6, g = fx.ex.grad[k];
+        /* X = (f - c_p) s_p: Var X = E X^2 - g^2; the SE of its estimate ~ sqrt(Var(X^2) / R) */
+        const double V = M[3] - g * g, se = sqrt(fmax(M[4] - M[3] * M[3], 0) / o.R) + 1e-300;
+        const double zv = fabs(row.coord_var[k] - V) / se;
+        worst = fmax(worst, zv);
+        CHECK(zv < 6, "coordinate %d: empirical variance %.6g, exact V_p(c_p) %.6g (%.2f SE)", k, row.coord_var[k], V, zv);
+        vo += V, vm += M[5] - g * g;
+    }
+    print_message("  reinforce-optimal K=1 on the registry's two-layer net: sum_p V_p(c_p) %.6g <= sum_p V_p(E f) %.6g; "
+                  "empirical per-coordinate variances within %.2f SE of V_p(c_p)\n", vo, vm, worst);
+    CHECK(vo <= vm, "sum of optimal-baseline variances %.6g > that of the mean baseline %.6g", vo, vm);
+    gv_row_free(&row);
+    free(s), free(mom);
+    fx_close(&fx);
+    END_CHECKS();
+}
+
+/* An estimator type declaring neither hierarchical nor layerwise (a test double, never run). */
+static const gv_estimator_type factorised_only = {.name = "factorised-only", .objective = GV_OBJ_EXPECTATION,
+                                                  .units = GV_UNIT_BERNOULLI, .needs = GV_NEED_F, .min_K = 1,
+                                                  .K_multiple = 1};
+
 static void test_incompatible(void **unused)
 {
     n_bad = 0;
     fixture fx;
     assert_int_equal(fx_open(&fx, "sbn:D=2,D2=1,P=3,N=1"), 0);
     char err[GV_ERRLEN];
+    CHECK(gv_estimator_compatible(&factorised_only, fx.p, 2, err) == -1 && strstr(err, "assumes independent units") &&
+              strstr(err, "leg, reinforce, reinforce-ema, reinforce-mean, reinforce-optimal, rloo, tokui-sato") &&
+              strstr(err, "layer by layer: ar, arm, arms, arms-normal, disarm, double-cv"),
+          "an estimator for factorised layouts only: %s", err);
     gv_engine_opts o = {.R = 10, .W = 0, .seed = 1, .rng = gv_rng_default(), .timing = 0};
     gv_row row;
+    /* an estimator for factorised layouts runs through the layer-wise driver */
     assert_int_equal(gv_run_cell(fx.p, &fx.pt, &fx.ex, "disarm", 2, &o, 0, &row, err), GV_OK);
-    CHECK(!strcmp(row.status, "incompatible") && strstr(row.message, "assumes independent units") &&
-              strstr(row.message, "leg, reinforce, reinforce-ema, reinforce-mean, rloo, tokui-sato"),
-          "disarm on a hierarchical layout: status %s, message %s", row.status, row.message);
+    CHECK(!strcmp(row.status, "ok"), "disarm on a hierarchical layout: status %s, message %s", row.status, row.message);
+    gv_row_free(&row);
+    fx_close(&fx);
+    /* reinforce-optimal's joint enumeration has a size limit */
+    assert_int_equal(fx_open(&fx, "sbn:D=4,D2=3,P=3,N=3"), 0);
+    assert_int_equal(gv_run_cell(fx.p, &fx.pt, &fx.ex, "reinforce-optimal", 2, &o, 0, &row, err), GV_OK);
+    CHECK(!strcmp(row.status, "incompatible") && strstr(row.message, "enumerates the joint support") &&
+              strstr(row.message, "2.097e+06 joint states, above 65536"),
+          "reinforce-optimal on 2^21 joint states: status %s, message %s", row.status, row.message);
     gv_row_free(&row);
     fx_close(&fx);
     END_CHECKS();
@@ -434,8 +608,9 @@ int main(void)
     gsl_set_error_handler_off();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_sum),  cmocka_unit_test(test_sampling),           cmocka_unit_test(test_score),
-        cmocka_unit_test(test_eta_phi_fd),  cmocka_unit_test(test_params),
+        cmocka_unit_test(test_eta_phi_fd),  cmocka_unit_test(test_ftilde),            cmocka_unit_test(test_params),
         cmocka_unit_test(test_incompatible), cmocka_unit_test(test_unbiased_two_layer), cmocka_unit_test(test_ts_vs_leg),
+        cmocka_unit_test(test_layerwise),          cmocka_unit_test(test_optimal_baseline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,8 @@
  *   deterministic/<name>  same seed => identical summary row (every double except
  *                         ns_per_estimate); another seed => a different row.
  *   cost/<name>           f evaluations per estimate follow the declared cost formula of K
- *                         (exactly K for reinforce* and rloo; a formula followed by "grad-ftilde",
+ *                         (times the number of layers for a layerwise estimator on a hierarchical
+ *                         layout; exactly K for reinforce* and rloo; a formula followed by "grad-ftilde",
  *                         e.g. gengs's "K grad-ftilde", counts grad f~ evaluations instead); no
  *                         f / f~ / grad f~ evaluations unless the estimator declares it needs
  *                         them; work_norm_var = var_mean x (f + f~ + grad f~ evaluations).
@@ -294,7 +295,10 @@ static void test_cost(void **state)
                 int counts_grad = unit_word && !strcmp(unit_word, " grad-ftilde");
                 snprintf(cbuf, sizeof cbuf, "%.*s", counts_grad ? (int)(unit_word - t->cost) : (int)strlen(t->cost),
                          t->cost);
-                double want = cost_of(cbuf, K);
+                /* a layerwise estimator on a hierarchical layout pays its cost on every layer */
+                const int layers = t->layerwise && gv_layout_hierarchical(&fx[i].p->layout)
+                                       ? gv_layout_layers(&fx[i].p->layout) : 1;
+                double want = cost_of(cbuf, K) * layers;
                 double counted = counts_grad ? row.s.grad_evals : row.s.f_evals;
                 double work = row.s.f_evals + row.s.ftilde_evals + row.s.grad_evals;
                 if (exactly_K) CHECK(row.s.f_evals == K, "%s K=%d on %s: f_evals %g per estimate, expected K", t->name,
