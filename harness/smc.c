@@ -1,0 +1,354 @@
+/* smc.c — discrete likelihood-tempered SMC (harness component; see smc.h).
+ *
+ * Covers, of issue #7, the "Discrete tempered SMC (harness component, reusable)" item: particles from
+ * the prior; adaptive schedule (conditional ESS = K/2 by bisection) or fixed (linear / geometric, for
+ * an exactly unbiased Ẑ); reweight, resample (multinomial or systematic) when ESS < K/2, move with a
+ * kernel invariant for the new tempered target (systematic-scan Gibbs, or n single-site Metropolis
+ * flips); everything in log space; tau ends at exactly 1; order = move-first as the (biased) ablation
+ * of the authors' move-then-weight code; the cost counted in log-likelihood evaluations; an adapter
+ * from a one-layer sbn data point.  Its tests are tests/test_smc.c.  NOT covered here: the
+ * estimators of #7 (smc-naive, smc-wake-a/b/c, smc-pimh), the sbn-posterior / cluster-posterior
+ * problems, the harness's inclusive-kl objective kind.
+ *
+ * Conventions: W_k = exp(logw_k) are normalised before every step; a step from tau to tau' = tau +
+ * delta multiplies particle k's weight by exp(delta ll_k) and log Ẑ gains log sum_k W_k exp(delta ll_k)
+ * (the incremental mean weight; with resampling the W are uniform again, so the product over steps
+ * is the usual unbiased estimate).  delta * ll is taken as 0 when delta = 0 and differences of equal
+ * log-values as 0, so -inf log-likelihoods produce no NaN. */
+#include "harness/smc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness/rng.h"
+#include "problems/sbn.h"
+
+void gv_smc_options_default(gv_smc_options *o, int K)
+{
+    *o = (gv_smc_options){.K = K, .schedule = GV_SMC_ADAPTIVE, .T = 10, .tau1 = 1e-3, .cess_target = 0.5,
+                          .ess_threshold = 0.5, .resampling = GV_SMC_SYSTEMATIC, .kernel = GV_SMC_GIBBS,
+                          .moves = 1, .n_flips = 0, .order = GV_SMC_WEIGHT_FIRST, .max_steps = 100000};
+}
+
+int gv_smc_result_alloc(gv_smc_result *res, int K, int D)
+{
+    memset(res, 0, sizeof *res);
+    if (K < 1 || D < 1) return -1;
+    res->K = K, res->D = D, res->cap = 64;
+    res->z = malloc((size_t)K * D * sizeof *res->z);
+    res->z2 = malloc((size_t)K * D * sizeof *res->z2);
+    res->ll = malloc((size_t)K * sizeof *res->ll);
+    res->ll2 = malloc((size_t)K * sizeof *res->ll2);
+    res->logw = malloc((size_t)K * sizeof *res->logw);
+    res->tmp = malloc((size_t)(2 * K + 1) * sizeof *res->tmp);
+    res->idx = malloc((size_t)K * sizeof *res->idx);
+    res->tau = malloc((size_t)res->cap * sizeof *res->tau);
+    res->cess = malloc((size_t)res->cap * sizeof *res->cess);
+    res->ess = malloc((size_t)res->cap * sizeof *res->ess);
+    if (!res->z || !res->z2 || !res->ll || !res->ll2 || !res->logw || !res->tmp || !res->idx || !res->tau ||
+        !res->cess || !res->ess) {
+        gv_smc_result_free(res);
+        return -1;
+    }
+    return 0;
+}
+
+void gv_smc_result_free(gv_smc_result *res)
+{
+    free(res->z), free(res->z2), free(res->ll), free(res->ll2), free(res->logw), free(res->tmp);
+    free(res->idx), free(res->tau), free(res->cess), free(res->ess);
+    memset(res, 0, sizeof *res);
+}
+
+double gv_smc_logsumexp(const double *x, int n)
+{
+    double m = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > m) m = x[i];
+    if (!isfinite(m)) return m; /* all -inf (or +inf somewhere) */
+    double s = 0;
+    for (int i = 0; i < n; i++) s += exp(x[i] - m);
+    return m + log(s);
+}
+
+/* tau * (a - b) with the conventions above (no inf - inf, no 0 * inf). */
+static inline double tdiff(double tau, double a, double b)
+{
+    if (a == b || tau == 0) return 0;
+    return tau * (a - b);
+}
+static inline double tmul(double delta, double ll) { return delta == 0 ? 0 : delta * ll; }
+
+static inline double sigmoid(double x)
+{
+    if (x >= 0) return 1 / (1 + exp(-x));
+    const double e = exp(x);
+    return e / (1 + e);
+}
+
+/* log p(x | z^d) (one evaluation), and log pi_tau(z^d) - log pi_tau(z). */
+static double flip_logratio(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
+{
+    const double lp0 = t->log_prior(t->ctx, z);
+    double llf = 0;
+    if (t->log_lik_flip) llf = t->log_lik_flip(t->ctx, z, d, ll);
+    z[d] ^= 1;
+    const double lp1 = t->log_prior(t->ctx, z);
+    if (!t->log_lik_flip) llf = t->log_lik(t->ctx, z);
+    z[d] ^= 1;
+    *ll_flip = llf;
+    return (lp1 == lp0 ? 0 : lp1 - lp0) + tdiff(tau, llf, ll);
+}
+
+double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
+{
+    const double lr = flip_logratio(t, tau, z, d, ll, ll_flip);
+    return z[d] ? sigmoid(-lr) : sigmoid(lr); /* P(z_d = 1) = pi(z_d=1) / (pi(z_d=0) + pi(z_d=1)) */
+}
+
+double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
+{
+    const double lr = flip_logratio(t, tau, z, d, ll, ll_flip);
+    return lr >= 0 ? 1 : exp(lr);
+}
+
+/* One application of the kernel to particle (z, *ll) at pi_tau; returns evaluations used. */
+static long move_one(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll)
+{
+    const int D = t->D;
+    long n = 0;
+    if (o->kernel == GV_SMC_GIBBS) {
+        for (int d = 0; d < D; d++) {
+            double llf;
+            const double p1 = gv_smc_gibbs_p1(t, tau, z, d, *ll, &llf);
+            n++;
+            const int v = gv_uniform(r) < p1;
+            if (v != z[d]) z[d] = v, *ll = llf;
+        }
+    } else {
+        const int nf = o->n_flips > 0 ? o->n_flips : D;
+        for (int i = 0; i < nf; i++) {
+            int d = (int)(gv_uniform(r) * D);
+            if (d >= D) d = D - 1;
+            double llf;
+            const double acc = gv_smc_mh_accept(t, tau, z, d, *ll, &llf);
+            n++;
+            if (gv_uniform(r) < acc) z[d] ^= 1, *ll = llf;
+        }
+    }
+    return n;
+}
+
+static void move_all(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, gv_smc_result *res)
+{
+    const int K = res->K, D = res->D;
+    for (int k = 0; k < K; k++)
+        for (int m = 0; m < o->moves; m++) res->n_loglik += move_one(t, o, tau, r, res->z + (size_t)k * D, res->ll + k);
+}
+
+/* Conditional ESS / K of the increment delta: (sum W w)^2 / sum W w^2, w = exp(delta ll). */
+static double cess_frac(const gv_smc_result *res, double delta, double *a)
+{
+    const int K = res->K;
+    for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k]);
+    const double l1 = gv_smc_logsumexp(a, K);
+    for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(2 * delta, res->ll[k]);
+    const double l2 = gv_smc_logsumexp(a, K);
+    if (!isfinite(l1) || !isfinite(l2)) return 0;
+    return exp(2 * l1 - l2);
+}
+
+/* Adaptive increment: the largest-found delta in (0, 1 - tau] with cESS(delta) / K ~ target. */
+static double adaptive_delta(const gv_smc_result *res, double tau, double target, double *a)
+{
+    const double room = 1 - tau;
+    if (cess_frac(res, room, a) >= target) return room;
+    double lo = 0, hi = room;
+    for (int it = 0; it < 200; it++) {
+        const double mid = 0.5 * (lo + hi);
+        if (mid <= lo || mid >= hi) break;
+        const double f = cess_frac(res, mid, a) - target;
+        if (fabs(f) < 1e-12) return mid;
+        if (f > 0) lo = mid;
+        else hi = mid;
+    }
+    return lo > 0 ? lo : hi;
+}
+
+static double fixed_tau(const gv_smc_options *o, int t)
+{
+    if (t >= o->T) return 1.0;
+    if (o->schedule == GV_SMC_LINEAR) return (double)t / o->T;
+    return exp(log(o->tau1) * (double)(o->T - t) / (o->T - 1)); /* t = 1: tau1 */
+}
+
+static void resample(const gv_smc_options *o, gsl_rng *r, gv_smc_result *res)
+{
+    const int K = res->K, D = res->D;
+    double *c = res->tmp; /* cumulative weights */
+    double s = 0;
+    for (int k = 0; k < K; k++) s += exp(res->logw[k]), c[k] = s;
+    int j = 0;
+    if (o->resampling == GV_SMC_SYSTEMATIC) {
+        const double u0 = gv_uniform(r);
+        for (int i = 0; i < K; i++) {
+            const double u = (i + u0) / K * s;
+            while (j < K - 1 && c[j] <= u) j++;
+            res->idx[i] = j;
+        }
+    } else { /* K sorted uniforms: cumulative sums of K + 1 exponentials, E_1 + .. + E_i over the total */
+        double *e = res->tmp + K, tot = 0;
+        for (int i = 0; i <= K; i++) e[i] = -log1p(-gv_uniform(r)), tot += e[i];
+        double cu = 0;
+        for (int i = 0; i < K; i++) {
+            cu += e[i];
+            const double u = cu / tot * s;
+            while (j < K - 1 && c[j] <= u) j++;
+            res->idx[i] = j;
+        }
+    }
+    for (int i = 0; i < K; i++) {
+        const int k = res->idx[i];
+        memcpy(res->z2 + (size_t)i * D, res->z + (size_t)k * D, (size_t)D * sizeof *res->z);
+        res->ll2[i] = res->ll[k];
+    }
+    int *zt = res->z;
+    res->z = res->z2, res->z2 = zt;
+    double *lt = res->ll;
+    res->ll = res->ll2, res->ll2 = lt;
+    const double lk = -log((double)K);
+    for (int k = 0; k < K; k++) res->logw[k] = lk;
+}
+
+static int grow(gv_smc_result *res, int need)
+{
+    if (need <= res->cap) return 0;
+    int cap = res->cap;
+    while (cap < need) cap *= 2;
+    double *a = realloc(res->tau, (size_t)cap * sizeof *a);
+    if (!a) return -1;
+    res->tau = a;
+    a = realloc(res->cess, (size_t)cap * sizeof *a);
+    if (!a) return -1;
+    res->cess = a;
+    a = realloc(res->ess, (size_t)cap * sizeof *a);
+    if (!a) return -1;
+    res->ess = a;
+    res->cap = cap;
+    return 0;
+}
+
+int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_smc_result *res, char *err)
+{
+    const int K = o->K, D = t->D;
+    if (!t->log_prior || !t->sample_prior || !t->log_lik)
+        return snprintf(err, GV_ERRLEN, "smc: target needs log_prior, sample_prior and log_lik"), -1;
+    if (K != res->K || D != res->D)
+        return snprintf(err, GV_ERRLEN, "smc: result allocated for K=%d, D=%d, run has K=%d, D=%d", res->K, res->D, K,
+                        D), -1;
+    if (o->schedule != GV_SMC_ADAPTIVE && o->T < 1) return snprintf(err, GV_ERRLEN, "smc: T must be >= 1"), -1;
+    if (o->schedule == GV_SMC_GEOMETRIC && !(o->tau1 > 0 && o->tau1 < 1))
+        return snprintf(err, GV_ERRLEN, "smc: tau1 must be in (0, 1)"), -1;
+    if (o->schedule == GV_SMC_ADAPTIVE && !(o->cess_target > 0 && o->cess_target < 1))
+        return snprintf(err, GV_ERRLEN, "smc: cess_target must be in (0, 1)"), -1;
+    if (o->moves < 0) return snprintf(err, GV_ERRLEN, "smc: moves must be >= 0"), -1;
+    res->n_steps = 0, res->n_loglik = 0, res->n_resample = 0, res->log_z = 0, res->tau[0] = 0;
+    const double lk = -log((double)K);
+    for (int k = 0; k < K; k++) {
+        int *z = res->z + (size_t)k * D;
+        t->sample_prior(t->ctx, r, z);
+        res->ll[k] = t->log_lik(t->ctx, z);
+        res->logw[k] = lk;
+    }
+    res->n_loglik += K;
+    double tau = 0;
+    while (tau < 1) {
+        const int step = res->n_steps + 1;
+        if (o->schedule == GV_SMC_ADAPTIVE && step > o->max_steps)
+            return snprintf(err, GV_ERRLEN, "smc: adaptive schedule at tau=%.17g after %d steps", tau, o->max_steps), -1;
+        if (grow(res, step + 1)) return snprintf(err, GV_ERRLEN, "smc: out of memory"), -1;
+        for (int k = 0; k < K; k++)
+            if (isnan(res->ll[k])) return snprintf(err, GV_ERRLEN, "smc: NaN log-likelihood"), -1;
+        double tau_new;
+        if (o->schedule == GV_SMC_ADAPTIVE) {
+            const double delta = adaptive_delta(res, tau, o->cess_target, res->tmp);
+            tau_new = delta >= 1 - tau ? 1.0 : tau + delta;
+            if (!(tau_new > tau)) return snprintf(err, GV_ERRLEN, "smc: adaptive increment underflows at tau=%.17g", tau), -1;
+        } else {
+            tau_new = fixed_tau(o, step);
+        }
+        const double delta = tau_new == 1.0 ? 1 - tau : tau_new - tau;
+        if (o->order == GV_SMC_MOVE_FIRST) move_all(t, o, tau_new, r, res);
+        res->cess[step - 1] = cess_frac(res, delta, res->tmp);
+        double *a = res->tmp, lmax = -INFINITY; /* shift by the largest log-likelihood: exact normalisation */
+        for (int k = 0; k < K; k++)
+            if (res->ll[k] > lmax) lmax = res->ll[k];
+        if (!isfinite(lmax)) lmax = 0;
+        for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k] - lmax);
+        const double lsh = gv_smc_logsumexp(a, K), linc = lsh + tmul(delta, lmax);
+        if (!isfinite(linc))
+            return snprintf(err, GV_ERRLEN, "smc: incremental weight %g at tau=%.17g (every particle impossible?)", linc,
+                            tau_new), -1;
+        res->log_z += linc;
+        double s2 = 0;
+        for (int k = 0; k < K; k++) {
+            res->logw[k] = a[k] - lsh;
+            s2 += exp(2 * res->logw[k]);
+        }
+        const double ess = 1 / s2 / K;
+        res->ess[step - 1] = ess;
+        tau = tau_new;
+        res->tau[step] = tau;
+        res->n_steps = step;
+        if (ess < o->ess_threshold) resample(o, r, res), res->n_resample++;
+        if (o->order == GV_SMC_WEIGHT_FIRST) move_all(t, o, tau, r, res);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the sbn adapter */
+
+static double sbn_log_prior(void *v, const int *z)
+{
+    const gv_smc_sbn *a = v;
+    double s = -a->spb;
+    for (int d = 0; d < a->D; d++)
+        if (z[d]) s += a->b[d];
+    return s;
+}
+
+static void sbn_sample_prior(void *v, gsl_rng *r, int *z)
+{
+    const gv_smc_sbn *a = v;
+    for (int d = 0; d < a->D; d++) z[d] = gv_uniform(r) < sigmoid(a->b[d]);
+}
+
+#define SMC_SBN_MAXP 4096
+static double sbn_log_lik(void *v, const int *z)
+{
+    const gv_smc_sbn *a = v;
+    double act[SMC_SBN_MAXP];
+    memcpy(act, a->c, (size_t)a->P * sizeof *act);
+    for (int d = 0; d < a->D; d++)
+        if (z[d])
+            for (int j = 0; j < a->P; j++) act[j] += a->W[(size_t)d * a->P + j];
+    return gv_sbn_loglik_fast(act, a->x, a->P);
+}
+
+static inline double softplus(double a) { return fmax(a, 0) + log1p(exp(-fabs(a))); }
+
+int gv_smc_sbn_target(const struct gv_problem *p, int n, gv_smc_sbn *a, gv_smc_target *t)
+{
+    gv_sbn_model m;
+    int D2;
+    const double *b2, *V;
+    if (gv_sbn_get_model(p, &m) || gv_sbn2_get_layer2(p, &D2, &b2, &V) || D2 > 0) return -1;
+    if (n < 0 || n >= m.N || m.P > SMC_SBN_MAXP) return -1;
+    *a = (gv_smc_sbn){.D = m.D, .P = m.P, .b = m.b, .W = m.W, .c = m.c, .x = m.x + (size_t)n * m.P};
+    for (int d = 0; d < m.D; d++) a->spb += softplus(m.b[d]);
+    *t = (gv_smc_target){.D = m.D, .ctx = a, .log_prior = sbn_log_prior, .sample_prior = sbn_sample_prior,
+                         .log_lik = sbn_log_lik, .log_lik_flip = NULL};
+    return 0;
+}
