@@ -114,8 +114,7 @@ double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, doubl
     return lr >= 0 ? 1 : exp(lr);
 }
 
-/* One application of the kernel to particle (z, *ll) at pi_tau; returns evaluations used. */
-static long move_one(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll)
+long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll)
 {
     const int D = t->D;
     long n = 0;
@@ -145,7 +144,7 @@ static void move_all(const gv_smc_target *t, const gv_smc_options *o, double tau
 {
     const int K = res->K, D = res->D;
     for (int k = 0; k < K; k++)
-        for (int m = 0; m < o->moves; m++) res->n_loglik += move_one(t, o, tau, r, res->z + (size_t)k * D, res->ll + k);
+        for (int m = 0; m < o->moves; m++) res->n_loglik += gv_smc_move(t, o, tau, r, res->z + (size_t)k * D, res->ll + k);
 }
 
 /* Conditional ESS / K of the increment delta: (sum W w)^2 / sum W w^2, w = exp(delta ll). */

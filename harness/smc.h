@@ -91,6 +91,11 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
 double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip);
 double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip);
 
+/* One application of o's kernel (o->kernel, o->n_flips; not o->moves) at pi_tau to the particle (z, *ll),
+ * *ll = log p(x | z) on entry and exit; returns the log-likelihood evaluations used.  The sampler's
+ * move step calls this o->moves times per particle. */
+long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll);
+
 /* Log-space helpers (exported for tests and estimators): log sum exp(x_i), -inf if all are -inf. */
 double gv_smc_logsumexp(const double *x, int n);
 

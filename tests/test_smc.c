@@ -4,7 +4,8 @@
  *                kernel), built from gv_smc_gibbs_p1 / gv_smc_mh_accept (the functions the kernels
  *                use), are stochastic and leave pi_tau ∝ p(z) p(x|z)^tau invariant to 1e-12; the
  *                flipped log-likelihoods they return are the recomputed ones (and the fast path of a
- *                target with log_lik_flip agrees with the fallback)
+ *                target with log_lik_flip agrees with the fallback); gv_smc_move, the kernel as the
+ *                sampler runs it, draws from those rows (per-cell z-test, 20000 draws per start state)
  *   unbiased     fixed schedules (linear, geometric), K = 8: z-test of mean(Ẑ)/p(x) - 1 over many
  *                runs, p(x) from gv_sbn_enumerate, for multinomial / systematic resampling and Gibbs /
  *                Metropolis kernels, resampling when ESS < K/2 or at every step (|z| < 4.5); the
@@ -119,7 +120,7 @@ static void stationarity(const double *pi, const double *T, int S, double *e_inv
     }
 }
 
-static double check_kernels(const gv_smc_target *t, double tau, const char *what)
+static double check_kernels(const gv_smc_target *t, double tau, const char *what, double *T_out, double *M_out)
 {
     const int D = t->D, S = 1 << D;
     double ll[16], lpi[16] = {0}, pi[16], T[256], Td[256], M[256], Md[256], tmp[256];
@@ -174,6 +175,8 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
     for (int s = 0; s < S; s++) off += 1 - T[s * S + s];
     CHECK(off > 0.1, "%s: Gibbs sweep barely moves (%g)", what, off);
     CHECK(fl < 1e-9, "%s: flipped log-likelihood off by %.3g", what, fl);
+    if (T_out) memcpy(T_out, T, (size_t)S * S * sizeof *T);
+    if (M_out) memcpy(M_out, M, (size_t)S * S * sizeof *M);
     return worst;
 }
 
@@ -184,14 +187,54 @@ static void test_invariance(void **unused)
     assert_int_equal(sbn_open(&f, "sbn:D=4,P=6,N=2,scale=2,seed=3", 1), 0);
     double worst = 0;
     const double taus[] = {0, 0.37, 1};
-    for (int i = 0; i < 3; i++) worst = fmax(worst, check_kernels(&f.t, taus[i], "sbn"));
+    double T[256], M[256];
+    for (int i = 0; i < 3; i++) worst = fmax(worst, check_kernels(&f.t, taus[i], "sbn", T, M));
+    /* the kernels as the sampler runs them (gv_smc_move) draw from these rows: T and M at tau = 1 */
+    {
+        const int D = f.t.D, S = 1 << D, N = 20000;
+        gsl_rng *r = gv_rng_new(gv_rng_default(), 77);
+        double zmax = 0;
+        for (int k = 0; k < 2; k++) {
+            gv_smc_options o;
+            gv_smc_options_default(&o, 1);
+            o.kernel = k ? GV_SMC_METROPOLIS : GV_SMC_GIBBS, o.n_flips = 1;
+            const double *P = k ? M : T;
+            for (int s0 = 0; s0 < S; s0++) {
+                long cnt[16] = {0};
+                int z[8];
+                for (int i = 0; i < N; i++) {
+                    bits(s0, D, z);
+                    double ll = f.t.log_lik(f.t.ctx, z);
+                    const long ne = gv_smc_move(&f.t, &o, 1.0, r, z, &ll);
+                    int s = 0;
+                    for (int d = 0; d < D; d++) s |= z[d] << d;
+                    CHECK(ne == (k ? 1 : D), "evaluations %ld", ne);
+                    CHECK(fabs(ll - f.t.log_lik(f.t.ctx, z)) < 1e-12, "tracked log-likelihood is stale");
+                    cnt[s]++;
+                }
+                for (int s = 0; s < S; s++) {
+                    const double p = P[s0 * S + s];
+                    if (p == 0) {
+                        CHECK(cnt[s] == 0, "%s: %d -> %d has probability 0, drawn %ld times", k ? "mh" : "gibbs", s0, s, cnt[s]);
+                        continue;
+                    }
+                    const double zc = (cnt[s] - N * p) / sqrt(N * p * (1 - p) + 1e-300);
+                    if (p < 1) zmax = fmax(zmax, fabs(zc));
+                    CHECK(fabs(zc) < 5 || p == 1, "%s: %d -> %d: %ld draws, expected %.1f (z = %.2f)", k ? "mh" : "gibbs",
+                          s0, s, cnt[s], N * p, zc);
+                }
+            }
+        }
+        print_message("  gv_smc_move draws from the enumerated rows: worst |z| = %.2f over 2 x %d x %d cells\n", zmax, S, S);
+        gsl_rng_free(r);
+    }
     /* the fast path (log_lik_flip) of the linear target, and its fallback */
     lin_t m = {.D = 3, .lg = {0.3, -1, 2}, .a = {1.5, -2, 0.7}, .L0 = -3};
     gv_smc_target t = {.D = 3, .ctx = &m, .log_prior = lin_prior, .sample_prior = lin_sample, .log_lik = lin_ll,
                        .log_lik_flip = lin_flip};
-    worst = fmax(worst, check_kernels(&t, 0.37, "linear, fast flip"));
+    worst = fmax(worst, check_kernels(&t, 0.37, "linear, fast flip", NULL, NULL));
     t.log_lik_flip = NULL;
-    worst = fmax(worst, check_kernels(&t, 0.37, "linear, fallback"));
+    worst = fmax(worst, check_kernels(&t, 0.37, "linear, fallback", NULL, NULL));
     print_message("  kernel invariance: worst |pi T - pi| or |row sum - 1| = %.3g\n", worst);
     gv_problem_free(f.p);
     END_CHECKS();
@@ -251,27 +294,29 @@ static void test_unbiased(void **unused)
     const int R = 6000;
     double worst = 0, wm = 0;
     /* thr: resample when ESS < thr K (0.5: the default, adaptive resampling; 2: at every step) */
-    struct { gv_smc_schedule sch; int T; gv_smc_resampling rs; gv_smc_kernel k; double thr; } cf[] = {
-        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 0.5},      {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5},
-        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5}, {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 0.5},
-        {GV_SMC_GEOMETRIC, 5, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5},    {GV_SMC_GEOMETRIC, 5, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5},
-        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 2},        {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 2},
+    struct { gv_smc_schedule sch; int T; gv_smc_resampling rs; gv_smc_kernel k; double thr; int K; } cf[] = {
+        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 0.5, 8},      {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5, 8}, {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 0.5, 8},
+        {GV_SMC_GEOMETRIC, 5, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 8},    {GV_SMC_GEOMETRIC, 5, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 2, 8},        {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 2, 8},
+        /* K = 1: annealed importance sampling (no resampling possible), unbiased too */
+        {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 1},
     };
     for (size_t c = 0; c < sizeof cf / sizeof *cf; c++) {
         gv_smc_options o;
-        gv_smc_options_default(&o, 8);
+        gv_smc_options_default(&o, cf[c].K);
         o.schedule = cf[c].sch, o.T = cf[c].T, o.tau1 = 0.05, o.resampling = cf[c].rs, o.kernel = cf[c].k;
         o.ess_threshold = cf[c].thr;
         double zm, mean, fr;
         const double z = run_many(&f.t, &o, R, 100 + c, f.ex.logpx, f.ex.post, &zm, &mean, &fr);
-        print_message("  %s T=%d %s%s %s: E[Z^]/p(x) = %.4f, z = %+.2f (resampled in %.0f%% of runs); "
+        print_message("  K=%d %s T=%d %s%s %s: E[Z^]/p(x) = %.4f, z = %+.2f (resampled in %.0f%% of runs); "
                       "Z^-weighted marginals worst z = %+.2f\n",
-                      o.schedule == GV_SMC_LINEAR ? "linear" : "geometric", o.T,
+                      o.K, o.schedule == GV_SMC_LINEAR ? "linear" : "geometric", o.T,
                       o.resampling == GV_SMC_SYSTEMATIC ? "systematic" : "multinomial", o.ess_threshold > 1 ? " (every step)" : "",
                       o.kernel == GV_SMC_GIBBS ? "gibbs" : "metropolis", mean, z, 100 * fr, zm);
         CHECK(fabs(z) < 4.5, "config %zu: E[Z^]/p(x) - 1 z = %.2f", c, z);
         CHECK(fabs(zm) < 4.5, "config %zu: Z^-weighted posterior marginal z = %.2f", c, zm);
-        CHECK(fr > 0.15, "config %zu: resampling too rare (%g) for the test to exercise it", c, fr);
+        CHECK(fr > 0.15 || cf[c].K == 1, "config %zu: resampling too rare (%g) for the test to exercise it", c, fr);
         worst = fmax(worst, fabs(z)), wm = fmax(wm, fabs(zm));
     }
     /* move-first: measurably biased (one step, a strong kernel moving toward pi_1 before weighting) */
