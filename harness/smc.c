@@ -151,9 +151,13 @@ static void move_all(const gv_smc_target *t, const gv_smc_options *o, double tau
 static double cess_frac(const gv_smc_result *res, double delta, double *a)
 {
     const int K = res->K;
-    for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k]);
+    double lmax = -INFINITY; /* invariant to a shift of ll: shift by the largest, so 2 l1 - l2 does not cancel */
+    for (int k = 0; k < K; k++)
+        if (res->ll[k] > lmax) lmax = res->ll[k];
+    if (!isfinite(lmax)) lmax = 0;
+    for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k] - lmax);
     const double l1 = gv_smc_logsumexp(a, K);
-    for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(2 * delta, res->ll[k]);
+    for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(2 * delta, res->ll[k] - lmax);
     const double l2 = gv_smc_logsumexp(a, K);
     if (!isfinite(l1) || !isfinite(l2)) return 0;
     return exp(2 * l1 - l2);
