@@ -13,7 +13,8 @@
  * Conventions: W_k = exp(logw_k) are normalised before every step; a step from tau to tau' = tau +
  * delta multiplies particle k's weight by exp(delta ll_k) and log Ẑ gains log sum_k W_k exp(delta ll_k)
  * (the incremental mean weight; with resampling the W are uniform again, so the product over steps
- * is the usual unbiased estimate).  delta * ll is taken as 0 when delta = 0 and differences of equal
+ * is the usual unbiased estimate).  If every particle's weight becomes 0 (all log-likelihoods -inf),
+ * Ẑ = 0 is the (unbiased) answer: log_z = -inf, collapsed = 1, and the run goes on with uniform weights.  delta * ll is taken as 0 when delta = 0 and differences of equal
  * log-values as 0, so -inf log-likelihoods produce no NaN. */
 #include "harness/smc.h"
 
@@ -154,7 +155,7 @@ static double cess_frac(const gv_smc_result *res, double delta, double *a)
     double lmax = -INFINITY; /* invariant to a shift of ll: shift by the largest, so 2 l1 - l2 does not cancel */
     for (int k = 0; k < K; k++)
         if (res->ll[k] > lmax) lmax = res->ll[k];
-    if (!isfinite(lmax)) lmax = 0;
+    if (!isfinite(lmax)) return 1; /* every weight 0 whatever delta: nothing to adapt to */
     for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k] - lmax);
     const double l1 = gv_smc_logsumexp(a, K);
     for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(2 * delta, res->ll[k] - lmax);
@@ -257,7 +258,7 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
     if (o->schedule == GV_SMC_ADAPTIVE && !(o->cess_target > 0 && o->cess_target < 1))
         return snprintf(err, GV_ERRLEN, "smc: cess_target must be in (0, 1)"), -1;
     if (o->moves < 0) return snprintf(err, GV_ERRLEN, "smc: moves must be >= 0"), -1;
-    res->n_steps = 0, res->n_loglik = 0, res->n_resample = 0, res->log_z = 0, res->tau[0] = 0;
+    res->n_steps = 0, res->n_loglik = 0, res->n_resample = 0, res->collapsed = 0, res->log_z = 0, res->tau[0] = 0;
     const double lk = -log((double)K);
     for (int k = 0; k < K; k++) {
         int *z = res->z + (size_t)k * D;
@@ -273,7 +274,8 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
             return snprintf(err, GV_ERRLEN, "smc: adaptive schedule at tau=%.17g after %d steps", tau, o->max_steps), -1;
         if (grow(res, step + 1)) return snprintf(err, GV_ERRLEN, "smc: out of memory"), -1;
         for (int k = 0; k < K; k++)
-            if (isnan(res->ll[k])) return snprintf(err, GV_ERRLEN, "smc: NaN log-likelihood"), -1;
+            if (isnan(res->ll[k]) || res->ll[k] == INFINITY)
+                return snprintf(err, GV_ERRLEN, "smc: log-likelihood %g", res->ll[k]), -1;
         double tau_new;
         if (o->schedule == GV_SMC_ADAPTIVE) {
             const double delta = adaptive_delta(res, tau, o->cess_target, res->tmp);
@@ -291,16 +293,19 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
         if (!isfinite(lmax)) lmax = 0;
         for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k] - lmax);
         const double lsh = gv_smc_logsumexp(a, K), linc = lsh + tmul(delta, lmax);
-        if (!isfinite(linc))
-            return snprintf(err, GV_ERRLEN, "smc: incremental weight %g at tau=%.17g (every particle impossible?)", linc,
-                            tau_new), -1;
-        res->log_z += linc;
-        double s2 = 0;
-        for (int k = 0; k < K; k++) {
-            res->logw[k] = a[k] - lsh;
-            s2 += exp(2 * res->logw[k]);
+        double ess = 1;
+        if (linc == -INFINITY) { /* every particle impossible: Ẑ = 0 (a legitimate outcome); go on, uniform weights */
+            res->log_z = -INFINITY, res->collapsed = 1;
+            for (int k = 0; k < K; k++) res->logw[k] = lk;
+        } else {
+            res->log_z += linc;
+            double s2 = 0;
+            for (int k = 0; k < K; k++) {
+                res->logw[k] = a[k] - lsh;
+                s2 += exp(2 * res->logw[k]);
+            }
+            ess = 1 / s2 / K;
         }
-        const double ess = 1 / s2 / K;
         res->ess[step - 1] = ess;
         tau = tau_new;
         res->tau[step] = tau;

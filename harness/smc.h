@@ -65,6 +65,8 @@ typedef struct {
     int n_steps;         /* tempering steps */
     long n_loglik;       /* log-likelihood evaluations (log_lik and log_lik_flip calls): #7's cost unit */
     int n_resample;      /* steps at which the particles were resampled */
+    int collapsed;       /* 1 if at some step every weight became 0 (all log p(x|z_k) = -inf): Ẑ = 0,
+                          * log_z = -inf; the run then went on with uniform weights to tau = 1 */
     double *tau;         /* n_steps + 1 values: tau[0] = 0 < tau[1] < ... < tau[n_steps] = 1 */
     double *cess;        /* n_steps: conditional ESS / K of each step's increment */
     double *ess;         /* n_steps: ESS / K after reweighting (before any resampling) */
@@ -79,7 +81,8 @@ int gv_smc_result_alloc(gv_smc_result *res, int K, int D); /* 0, or -1 (out of m
 void gv_smc_result_free(gv_smc_result *res);
 
 /* One sampler run into res (allocated for o->K and t->D).  0; -1 with a message in err (bad
- * options, out of memory, adaptive schedule not reaching 1 in max_steps, a NaN log-likelihood). */
+ * options, out of memory, adaptive schedule not reaching 1 in max_steps, a NaN or +inf log-likelihood).
+ * log-likelihoods may be -inf (impossible states). */
 int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_smc_result *res, char *err);
 
 /* The kernels' transition probabilities at pi_tau, the very functions the sampler's kernels use

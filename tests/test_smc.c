@@ -15,7 +15,7 @@
  *                gv_sbn_enumerate's post (|z| < 4.5)
  *   extreme      a target with log p(x|z) = -1e5 + sum a_d z_d (a_d down to -2e5): no NaN/inf in
  *                the weights, normalised log-weights below -1e4 appear and sum to 1, log Ẑ finite and
- *                unbiased against the closed form
+ *                unbiased against the closed form; and with log p(x|z) = -inf on half the states
  *   adaptive     tau[0] = 0, strictly increasing, tau[n] == 1.0 exactly, every step's conditional ESS
  *                = K/2 to 1e-9 except the last (>= K/2), the evaluation count; a flat likelihood
  *                takes one step; bad options are refused
@@ -82,7 +82,8 @@ static double lin_ll(void *v, const int *z)
 {
     const lin_t *m = v;
     double s = m->L0;
-    for (int d = 0; d < m->D; d++) s += z[d] * m->a[d];
+    for (int d = 0; d < m->D; d++)
+        if (z[d]) s += m->a[d]; /* (not z_d a_d: a_d may be -inf) */
     return s;
 }
 static double lin_flip(void *v, const int *z, int d, double ll)
@@ -439,6 +440,40 @@ static void test_extreme(void **unused)
         if (c > 0) worst = fmax(worst, fabs(z));
         gv_smc_result_free(&rr);
     }
+    /* impossible states: log p(x|z) = -inf whenever z_0 = 1 (-inf log-weights, no NaN) */
+    {
+        lin_t mi = {.D = 3, .lg = {1, -0.5, 0.2}, .a = {-INFINITY, 2, -1}, .L0 = -3e4};
+        gv_smc_target ti = {.D = 3, .ctx = &mi, .log_prior = lin_prior, .sample_prior = lin_sample, .log_lik = lin_ll};
+        const double lzi = lin_exact(&mi, NULL);
+        for (int c = 0; c < 4; c++) {
+            gv_smc_options_default(&o, 16);
+            o.kernel = c % 2 ? GV_SMC_METROPOLIS : GV_SMC_GIBBS, o.resampling = c / 2 ? GV_SMC_MULTINOMIAL : GV_SMC_SYSTEMATIC;
+            o.schedule = GV_SMC_LINEAR, o.T = 3;
+            gv_smc_result rr;
+            assert_int_equal(gv_smc_result_alloc(&rr, 16, 3), 0);
+            const int R = 2000;
+            double s = 0, s2 = 0, m0 = 0;
+            int nan = 0, ncol = 0;
+            for (int i = 0; i < R; i++) {
+                if (gv_smc_run(&ti, &o, r, &rr, err)) fail_msg("%s", err);
+                nan += isnan(rr.log_z) || rr.tau[rr.n_steps] != 1.0 || (rr.collapsed && rr.log_z != -INFINITY);
+                ncol += rr.collapsed;
+                for (int k = 0; k < 16; k++) nan += isnan(rr.logw[k]), m0 += exp(rr.logw[k]) * rr.z[(size_t)k * 3];
+                const double q = exp(rr.log_z - lzi);
+                s += q, s2 += q * q;
+            }
+            const double mean = s / R, z = (mean - 1) / sqrt((s2 - R * mean * mean) / (R - 1) / R);
+            CHECK(nan == 0 && m0 == 0, "-inf case %d: %d NaN, weight %g on impossible states", c, nan, m0);
+            CHECK(fabs(z) < 4.5, "-inf case %d: E[Z^]/p(x) = %.4f, z = %.2f", c, mean, z);
+            CHECK(ncol > 0, "-inf case %d: no run had every particle impossible (expected 0.73^16 R = %.0f)", c,
+                  pow(1 / (1 + exp(-1.0)), 16) * R);
+            if (c == 0) print_message("  -inf log-likelihoods: %d of %d runs collapsed (Ẑ = 0), E[Z^]/p(x) = %.4f (z = %+.2f)\n", ncol, R, mean, z);
+            worst = fmax(worst, fabs(z));
+            gv_smc_result_free(&rr);
+        }
+    }
+    print_message("  extreme cases: worst |z| of E[Z^]/p(x) - 1 (fixed schedules, including -inf log-likelihoods) = %.2f\n",
+                  worst);
     gsl_rng_free(r);
     gv_smc_result_free(&res);
     END_CHECKS();
