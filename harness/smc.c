@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness/core.h"
 #include "harness/rng.h"
 #include "problems/sbn.h"
 
@@ -63,16 +64,6 @@ void gv_smc_result_free(gv_smc_result *res)
     memset(res, 0, sizeof *res);
 }
 
-double gv_smc_logsumexp(const double *x, int n)
-{
-    double m = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > m) m = x[i];
-    if (!isfinite(m)) return m; /* all -inf (or +inf somewhere) */
-    double s = 0;
-    for (int i = 0; i < n; i++) s += exp(x[i] - m);
-    return m + log(s);
-}
 
 /* tau * (a - b) with the conventions above (no inf - inf, no 0 * inf). */
 static inline double tdiff(double tau, double a, double b)
@@ -82,12 +73,6 @@ static inline double tdiff(double tau, double a, double b)
 }
 static inline double tmul(double delta, double ll) { return delta == 0 ? 0 : delta * ll; }
 
-static inline double sigmoid(double x)
-{
-    if (x >= 0) return 1 / (1 + exp(-x));
-    const double e = exp(x);
-    return e / (1 + e);
-}
 
 /* log p(x | z^d) (one evaluation), and log pi_tau(z^d) - log pi_tau(z). */
 static double flip_logratio(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
@@ -106,7 +91,7 @@ static double flip_logratio(const gv_smc_target *t, double tau, int *z, int d, d
 double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
 {
     const double lr = flip_logratio(t, tau, z, d, ll, ll_flip);
-    return z[d] ? sigmoid(-lr) : sigmoid(lr); /* P(z_d = 1) = pi(z_d=1) / (pi(z_d=0) + pi(z_d=1)) */
+    return z[d] ? gv_sigmoid(-lr) : gv_sigmoid(lr); /* P(z_d = 1) = pi(z_d=1) / (pi(z_d=0) + pi(z_d=1)) */
 }
 
 double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
@@ -157,9 +142,9 @@ static double cess_frac(const gv_smc_result *res, double delta, double *a)
         if (res->ll[k] > lmax) lmax = res->ll[k];
     if (!isfinite(lmax)) return 1; /* every weight 0 whatever delta: nothing to adapt to */
     for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k] - lmax);
-    const double l1 = gv_smc_logsumexp(a, K);
+    const double l1 = gv_logsumexp(a, K);
     for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(2 * delta, res->ll[k] - lmax);
-    const double l2 = gv_smc_logsumexp(a, K);
+    const double l2 = gv_logsumexp(a, K);
     if (!isfinite(l1) || !isfinite(l2)) return 0;
     return exp(2 * l1 - l2);
 }
@@ -292,7 +277,7 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
             if (res->ll[k] > lmax) lmax = res->ll[k];
         if (!isfinite(lmax)) lmax = 0;
         for (int k = 0; k < K; k++) a[k] = res->logw[k] + tmul(delta, res->ll[k] - lmax);
-        const double lsh = gv_smc_logsumexp(a, K), linc = lsh + tmul(delta, lmax);
+        const double lsh = gv_logsumexp(a, K), linc = lsh + tmul(delta, lmax);
         double ess = 1;
         if (linc == -INFINITY) { /* every particle impossible: Ẑ = 0 (a legitimate outcome); go on, uniform weights */
             res->log_z = -INFINITY, res->collapsed = 1;
@@ -330,7 +315,7 @@ static double sbn_log_prior(void *v, const int *z)
 static void sbn_sample_prior(void *v, gsl_rng *r, int *z)
 {
     const gv_smc_sbn *a = v;
-    for (int d = 0; d < a->D; d++) z[d] = gv_uniform(r) < sigmoid(a->b[d]);
+    for (int d = 0; d < a->D; d++) z[d] = gv_uniform(r) < gv_sigmoid(a->b[d]);
 }
 
 #define SMC_SBN_MAXP 4096
@@ -345,8 +330,6 @@ static double sbn_log_lik(void *v, const int *z)
     return gv_sbn_loglik_fast(act, a->x, a->P);
 }
 
-static inline double softplus(double a) { return fmax(a, 0) + log1p(exp(-fabs(a))); }
-
 int gv_smc_sbn_target(const struct gv_problem *p, int n, gv_smc_sbn *a, gv_smc_target *t)
 {
     gv_sbn_model m;
@@ -355,7 +338,7 @@ int gv_smc_sbn_target(const struct gv_problem *p, int n, gv_smc_sbn *a, gv_smc_t
     if (gv_sbn_get_model(p, &m) || gv_sbn2_get_layer2(p, &D2, &b2, &V) || D2 > 0) return -1;
     if (n < 0 || n >= m.N || m.P > SMC_SBN_MAXP) return -1;
     *a = (gv_smc_sbn){.D = m.D, .P = m.P, .b = m.b, .W = m.W, .c = m.c, .x = m.x + (size_t)n * m.P};
-    for (int d = 0; d < m.D; d++) a->spb += softplus(m.b[d]);
+    for (int d = 0; d < m.D; d++) a->spb -= gv_log_sigmoid(-m.b[d]); /* softplus(b_d) */
     *t = (gv_smc_target){.D = m.D, .ctx = a, .log_prior = sbn_log_prior, .sample_prior = sbn_sample_prior,
                          .log_lik = sbn_log_lik, .log_lik_flip = NULL};
     return 0;

@@ -99,9 +99,6 @@ double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, doubl
  * move step calls this o->moves times per particle. */
 long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll);
 
-/* Log-space helpers (exported for tests and estimators): log sum exp(x_i), -inf if all are -inf. */
-double gv_smc_logsumexp(const double *x, int n);
-
 /* An sbn data point as a target: one-layer net, prior logits b, p(x|z) = Bernoulli(sigma(W z + c))
  * of the point's x.  The adapter holds pointers into the model (which must outlive it). */
 typedef struct {
