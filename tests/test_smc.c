@@ -1,7 +1,7 @@
 /* test_smc.c — likelihood-tempered SMC (harness/smc.c).
  *   invariance   the sbn adapter's log p(z) + log p(x|z) is gv_sbn_log_joint; D = 4 sbn point,
- *                tau in {0, 0.37, 1}: the exact 2^D x 2^D transition matrices of one systematic Gibbs sweep and of one Metropolis proposal (and of each single-site flip
- *                kernel), built from gv_smc_gibbs_p1 / gv_smc_mh_accept (the functions the kernels
+ *                tau in {0, 0.37, 1}: the exact 2^D x 2^D transition matrices of one systematic Gibbs
+ *                sweep and of one Metropolis proposal (and of each single-site flip kernel), built from gv_smc_gibbs_p1 / gv_smc_mh_accept (the functions the kernels
  *                use), are stochastic and leave pi_tau ∝ p(z) p(x|z)^tau invariant to 1e-12; the
  *                flipped log-likelihoods they return are the recomputed ones (and the fast path of a
  *                target with log_lik_flip agrees with the fallback); gv_smc_move, the kernel as the
