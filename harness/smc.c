@@ -14,8 +14,9 @@
  * delta multiplies particle k's weight by exp(delta ll_k) and log Ẑ gains log sum_k W_k exp(delta ll_k)
  * (the incremental mean weight; with resampling the W are uniform again, so the product over steps
  * is the usual unbiased estimate).  If every particle's weight becomes 0 (all log-likelihoods -inf),
- * Ẑ = 0 is the (unbiased) answer: log_z = -inf, collapsed = 1, and the run goes on with uniform weights.  delta * ll is taken as 0 when delta = 0 and differences of equal
- * log-values as 0, so -inf log-likelihoods produce no NaN. */
+ * Ẑ = 0 is the (unbiased) answer: log_z = -inf, collapsed = 1, and the run goes on with uniform
+ * weights.  delta * ll is taken as 0 when delta = 0 and differences of equal log-values as 0, so -inf
+ * log-likelihoods produce no NaN. */
 #include "harness/smc.h"
 
 #include <math.h>
@@ -130,7 +131,8 @@ static void move_all(const gv_smc_target *t, const gv_smc_options *o, double tau
 {
     const int K = res->K, D = res->D;
     for (int k = 0; k < K; k++)
-        for (int m = 0; m < o->moves; m++) res->n_loglik += gv_smc_move(t, o, tau, r, res->z + (size_t)k * D, res->ll + k);
+        for (int m = 0; m < o->moves; m++)
+            res->n_loglik += gv_smc_move(t, o, tau, r, res->z + (size_t)k * D, res->ll + k);
 }
 
 /* Conditional ESS / K of the increment delta: (sum W w)^2 / sum W w^2, w = exp(delta ll). */
@@ -265,7 +267,8 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
         if (o->schedule == GV_SMC_ADAPTIVE) {
             const double delta = adaptive_delta(res, tau, o->cess_target, res->tmp);
             tau_new = delta >= 1 - tau ? 1.0 : tau + delta;
-            if (!(tau_new > tau)) return snprintf(err, GV_ERRLEN, "smc: adaptive increment underflows at tau=%.17g", tau), -1;
+            if (!(tau_new > tau))
+                return snprintf(err, GV_ERRLEN, "smc: adaptive increment underflows at tau=%.17g", tau), -1;
         } else {
             tau_new = fixed_tau(o, step);
         }

@@ -1,8 +1,9 @@
 /* test_smc.c — likelihood-tempered SMC (harness/smc.c).
  *   invariance   the sbn adapter's log p(z) + log p(x|z) is gv_sbn_log_joint; D = 4 sbn point,
  *                tau in {0, 0.37, 1}: the exact 2^D x 2^D transition matrices of one systematic Gibbs
- *                sweep and of one Metropolis proposal (and of each single-site flip kernel), built from gv_smc_gibbs_p1 / gv_smc_mh_accept (the functions the kernels
- *                use), are stochastic and leave pi_tau ∝ p(z) p(x|z)^tau invariant to 1e-12; the
+ *                sweep and of one Metropolis proposal (and of each single-site flip kernel), built
+ *                from gv_smc_gibbs_p1 / gv_smc_mh_accept (the functions the kernels use), are
+ *                stochastic and leave pi_tau ∝ p(z) p(x|z)^tau invariant to 1e-12; the
  *                flipped log-likelihoods they return are the recomputed ones (and the fast path of a
  *                target with log_lik_flip agrees with the fallback); gv_smc_move, the kernel as the
  *                sampler runs it, draws from those rows (per-cell z-test, 20000 draws per start state)
@@ -127,7 +128,8 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
     const int D = t->D, S = 1 << D;
     double ll[16], lpi[16] = {0}, pi[16], T[256], Td[256], M[256], Md[256], tmp[256];
     int z[8];
-    for (int s = 0; s < S; s++) bits(s, D, z), ll[s] = t->log_lik(t->ctx, z), lpi[s] = t->log_prior(t->ctx, z) + tau * ll[s];
+    for (int s = 0; s < S; s++)
+        bits(s, D, z), ll[s] = t->log_lik(t->ctx, z), lpi[s] = t->log_prior(t->ctx, z) + tau * ll[s];
     const double lz = gv_logsumexp(lpi, S);
     for (int s = 0; s < S; s++) pi[s] = exp(lpi[s] - lz);
     double worst = 0, e_inv, e_row, fl = 0;
@@ -168,7 +170,8 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
     }
     stationarity(pi, T, S, &e_inv, &e_row);
     worst = fmax(worst, fmax(e_inv, e_row));
-    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs sweep |pi T - pi| = %.3g, rows %.3g", what, tau, e_inv, e_row);
+    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs sweep |pi T - pi| = %.3g, rows %.3g", what, tau, e_inv,
+          e_row);
     stationarity(pi, M, S, &e_inv, &e_row);
     worst = fmax(worst, fmax(e_inv, e_row));
     CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis |pi M - pi| = %.3g, rows %.3g", what, tau, e_inv, e_row);
@@ -223,7 +226,8 @@ static void test_invariance(void **unused)
                 for (int s = 0; s < S; s++) {
                     const double p = P[s0 * S + s];
                     if (p == 0) {
-                        CHECK(cnt[s] == 0, "%s: %d -> %d has probability 0, drawn %ld times", k ? "mh" : "gibbs", s0, s, cnt[s]);
+                        CHECK(cnt[s] == 0, "%s: %d -> %d has probability 0, drawn %ld times", k ? "mh" : "gibbs", s0, s,
+                              cnt[s]);
                         continue;
                     }
                     const double zc = (cnt[s] - N * p) / sqrt(N * p * (1 - p) + 1e-300);
@@ -233,7 +237,8 @@ static void test_invariance(void **unused)
                 }
             }
         }
-        print_message("  gv_smc_move draws from the enumerated rows: worst |z| = %.2f over 2 x %d x %d cells\n", zmax, S, S);
+        print_message("  gv_smc_move draws from the enumerated rows: worst |z| = %.2f over 2 x %d x %d cells\n", zmax, S,
+                      S);
         gsl_rng_free(r);
     }
     /* the fast path (log_lik_flip) of the linear target, and its fallback */
@@ -303,10 +308,14 @@ static void test_unbiased(void **unused)
     double worst = 0, wm = 0;
     /* thr: resample when ESS < thr K (0.5: the default, adaptive resampling; 2: at every step) */
     struct { gv_smc_schedule sch; int T; gv_smc_resampling rs; gv_smc_kernel k; double thr; int K; } cf[] = {
-        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 0.5, 8},      {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 8},
-        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5, 8}, {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 0.5, 8},
-        {GV_SMC_GEOMETRIC, 5, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 8},    {GV_SMC_GEOMETRIC, 5, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5, 8},
-        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 2, 8},        {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 2, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 0.5, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 0.5, 8},
+        {GV_SMC_GEOMETRIC, 5, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 8},
+        {GV_SMC_GEOMETRIC, 5, GV_SMC_MULTINOMIAL, GV_SMC_METROPOLIS, 0.5, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_MULTINOMIAL, GV_SMC_GIBBS, 2, 8},
+        {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_METROPOLIS, 2, 8},
         /* K = 1: annealed importance sampling (no resampling possible), unbiased too */
         {GV_SMC_LINEAR, 4, GV_SMC_SYSTEMATIC, GV_SMC_GIBBS, 0.5, 1},
     };
@@ -320,7 +329,8 @@ static void test_unbiased(void **unused)
         print_message("  K=%d %s T=%d %s%s %s: E[Z^]/p(x) = %.4f, z = %+.2f (resampled in %.0f%% of runs); "
                       "Z^-weighted marginals worst z = %+.2f\n",
                       o.K, o.schedule == GV_SMC_LINEAR ? "linear" : "geometric", o.T,
-                      o.resampling == GV_SMC_SYSTEMATIC ? "systematic" : "multinomial", o.ess_threshold > 1 ? " (every step)" : "",
+                      o.resampling == GV_SMC_SYSTEMATIC ? "systematic" : "multinomial",
+                      o.ess_threshold > 1 ? " (every step)" : "",
                       o.kernel == GV_SMC_GIBBS ? "gibbs" : "metropolis", mean, z, 100 * fr, zm);
         CHECK(fabs(z) < 4.5, "config %zu: E[Z^]/p(x) - 1 z = %.2f", c, z);
         CHECK(fabs(zm) < 4.5, "config %zu: Z^-weighted posterior marginal z = %.2f", c, zm);
@@ -340,7 +350,8 @@ static void test_unbiased(void **unused)
         for (int k = 0; k < 2; k++) {
             o.T = 4, o.kernel = k ? GV_SMC_METROPOLIS : GV_SMC_GIBBS;
             const double zk = run_many(&f.t, &o, 2000, 8 + k, f.ex.logpx, NULL, NULL, &mb, NULL);
-            print_message("  move-first linear T=4 %s: E[Z^]/p(x) = %.4f, z = %+.1f\n", k ? "metropolis" : "gibbs", mb, zk);
+            print_message("  move-first linear T=4 %s: E[Z^]/p(x) = %.4f, z = %+.1f\n", k ? "metropolis" : "gibbs", mb,
+                          zk);
         }
     }
     print_message("  unbiased: worst |z| = %.2f (Ẑ), %.2f (marginals) over %zu configs x %d runs\n", worst, wm,
@@ -408,7 +419,8 @@ static void test_extreme(void **unused)
     assert_int_equal(gv_smc_run(&t, &o, r, &res, err), 0);
     double mn = 0;
     int bad = 0;
-    for (int k = 0; k < 200; k++) bad += !isfinite(res.logw[k]) && !(res.logw[k] == -INFINITY), mn = fmin(mn, res.logw[k]);
+    for (int k = 0; k < 200; k++)
+        bad += !isfinite(res.logw[k]) && !(res.logw[k] == -INFINITY), mn = fmin(mn, res.logw[k]);
     CHECK(bad == 0, "%d NaN/inf log-weights", bad);
     CHECK(mn < -1e4, "smallest log-weight %g (the case should have some below -1e4)", mn);
     CHECK(fabs(gv_logsumexp(res.logw, 200)) < 1e-12, "log-weights not normalised: %g", gv_logsumexp(res.logw, 200));
@@ -442,7 +454,8 @@ static void test_extreme(void **unused)
         if (c > 0) CHECK(fabs(z) < 4.5, "case %d: E[Z^]/p(x) = %.4f, z = %.2f", c, mean, z);
         else CHECK(fabs(mean - 1) < 0.05, "adaptive: E[Z^]/p(x) = %.4f", mean);
         print_message("  log p(x|z) ~ -1e5 (a down to -2e5), %s: E[Z^]/p(x) = %.4f (z = %+.2f), log p(x) = %.6f\n",
-                      c == 0 ? "adaptive gibbs K=64" : c == 1 ? "linear T=10 gibbs K=16" : "linear T=10 metropolis K=16", mean, z, lz);
+                      c == 0 ? "adaptive gibbs K=64" : c == 1 ? "linear T=10 gibbs K=16" : "linear T=10 metropolis K=16",
+                      mean, z, lz);
         if (c > 0) worst = fmax(worst, fabs(z));
         gv_smc_result_free(&rr);
     }
@@ -453,7 +466,8 @@ static void test_extreme(void **unused)
         const double lzi = lin_exact(&mi, NULL);
         for (int c = 0; c < 4; c++) {
             gv_smc_options_default(&o, 16);
-            o.kernel = c % 2 ? GV_SMC_METROPOLIS : GV_SMC_GIBBS, o.resampling = c / 2 ? GV_SMC_MULTINOMIAL : GV_SMC_SYSTEMATIC;
+            o.kernel = c % 2 ? GV_SMC_METROPOLIS : GV_SMC_GIBBS;
+            o.resampling = c / 2 ? GV_SMC_MULTINOMIAL : GV_SMC_SYSTEMATIC;
             o.schedule = GV_SMC_LINEAR, o.T = 3;
             gv_smc_result rr;
             assert_int_equal(gv_smc_result_alloc(&rr, 16, 3), 0);
@@ -473,12 +487,14 @@ static void test_extreme(void **unused)
             CHECK(fabs(z) < 4.5, "-inf case %d: E[Z^]/p(x) = %.4f, z = %.2f", c, mean, z);
             CHECK(ncol > 0, "-inf case %d: no run had every particle impossible (expected 0.73^16 R = %.0f)", c,
                   pow(1 / (1 + exp(-1.0)), 16) * R);
-            if (c == 0) print_message("  -inf log-likelihoods: %d of %d runs collapsed (Ẑ = 0), E[Z^]/p(x) = %.4f (z = %+.2f)\n", ncol, R, mean, z);
+            if (c == 0)
+                print_message("  -inf log-likelihoods: %d of %d runs collapsed (Z^ = 0), E[Z^]/p(x) = %.4f (z = %+.2f)\n",
+                              ncol, R, mean, z);
             worst = fmax(worst, fabs(z));
             gv_smc_result_free(&rr);
         }
     }
-    print_message("  extreme cases: worst |z| of E[Z^]/p(x) - 1 (fixed schedules, including -inf log-likelihoods) = %.2f\n",
+    print_message("  extreme cases: worst |z| of E[Z^]/p(x) - 1 (fixed schedules, with -inf log-likelihoods) = %.2f\n",
                   worst);
     gsl_rng_free(r);
     gv_smc_result_free(&res);
@@ -510,7 +526,8 @@ static void test_adaptive(void **unused)
             CHECK(res.tau[0] == 0 && res.tau[n] == 1.0, "tau from %.17g to %.17g", res.tau[0], res.tau[n]);
             CHECK(n > 2, "only %d steps: the likelihood should be informative enough for several", n);
             for (int i = 0; i < n; i++) {
-                CHECK(res.tau[i + 1] > res.tau[i], "tau not increasing at %d: %.17g %.17g", i, res.tau[i], res.tau[i + 1]);
+                CHECK(res.tau[i + 1] > res.tau[i], "tau not increasing at %d: %.17g %.17g", i, res.tau[i],
+                      res.tau[i + 1]);
                 if (i < n - 1) {
                     CHECK(fabs(res.cess[i] - 0.5) < 1e-9, "step %d: cESS/K = %.12f", i, res.cess[i]);
                     worst = fmax(worst, fabs(res.cess[i] - 0.5));
