@@ -68,7 +68,8 @@ typedef struct {
     int collapsed;       /* 1 if at some step every weight became 0 (all log p(x|z_k) = -inf): Ẑ = 0,
                           * log_z = -inf; the run then went on with uniform weights to tau = 1 */
     double *tau;         /* n_steps + 1 values: tau[0] = 0 < tau[1] < ... < tau[n_steps] = 1 */
-    double *cess;        /* n_steps: conditional ESS / K of each step's increment */
+    double *cess;        /* n_steps: conditional ESS / K of each step's increment (move-first: of the
+                          * moved particles, so not the adaptive target) */
     double *ess;         /* n_steps: ESS / K after reweighting (before any resampling) */
     int cap;             /* capacity of tau/cess/ess (grows) */
     /* private scratch */
