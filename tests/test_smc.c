@@ -19,7 +19,7 @@
  *                unbiased against the closed form; and with log p(x|z) = -inf on half the states
  *   adaptive     tau[0] = 0, strictly increasing, tau[n] == 1.0 exactly, every step's conditional ESS
  *                = K/2 to 1e-9 except the last (>= K/2), the evaluation count; a flat likelihood
- *                takes one step; bad options are refused
+ *                takes one step; the fixed schedules' tau values; bad options are refused
  *   determinism  the same seed gives the same bits; samplers run in parallel (OpenMP, one rng each)
  *                give the same bits as serially */
 #include <math.h>
@@ -552,6 +552,20 @@ static void test_adaptive(void **unused)
               "flat: %d steps, tau %.17g, cESS/K %.17g, %d resamplings", res.n_steps, res.tau[1], res.cess[0],
               res.n_resample);
         CHECK(res.log_z == -1234.5, "flat: log Z^ = %.17g", res.log_z);
+        /* the fixed schedules' tau: linear t/T, geometric tau1^((T-t)/(T-1)); the last exactly 1 */
+        for (int g = 0; g < 2; g++) {
+            gv_smc_options_default(&o, 10);
+            o.schedule = g ? GV_SMC_GEOMETRIC : GV_SMC_LINEAR, o.T = 7, o.tau1 = 1e-4;
+            assert_int_equal(gv_smc_run(&t, &o, r, &res, err), 0);
+            CHECK(res.n_steps == 7 && res.tau[0] == 0 && res.tau[7] == 1.0, "%s: %d steps, last tau %.17g",
+                  g ? "geometric" : "linear", res.n_steps, res.tau[res.n_steps]);
+            for (int i = 1; i < 7; i++) {
+                const double want = g ? pow(1e-4, (7.0 - i) / 6) : i / 7.0;
+                CHECK(fabs(res.tau[i] - want) < 1e-14 * want, "%s tau[%d] = %.17g, want %.17g",
+                      g ? "geometric" : "linear", i, res.tau[i], want);
+            }
+        }
+        gv_smc_options_default(&o, 10);
         /* bad options are refused with a message */
         o.cess_target = 1;
         CHECK(gv_smc_run(&t, &o, r, &res, err) == -1 && strstr(err, "cess_target"), "cess_target = 1 accepted");
