@@ -6,7 +6,7 @@
  * kernel invariant for the new tempered target (systematic-scan Gibbs, or n single-site Metropolis
  * flips); everything in log space; tau ends at exactly 1; order = move-first as the (biased) ablation
  * of the authors' move-then-weight code; the cost counted in log-likelihood evaluations; an adapter
- * from a one-layer sbn data point.  Its tests are tests/test_smc.c.  NOT covered here: the
+ * from a one-layer sbn data point (with a per-particle activation cache: a flip costs O(P)).  Its tests are tests/test_smc.c.  NOT covered here: the
  * estimators of #7 (smc-naive, smc-wake-a/b/c, smc-pimh), the sbn-posterior / cluster-posterior
  * problems, the harness's inclusive-kl objective kind.
  *
@@ -35,11 +35,12 @@ void gv_smc_options_default(gv_smc_options *o, int K)
                           .moves = 1, .n_flips = 0, .order = GV_SMC_WEIGHT_FIRST, .max_steps = 100000};
 }
 
-int gv_smc_result_alloc(gv_smc_result *res, int K, int D)
+int gv_smc_result_alloc(gv_smc_result *res, int K, const gv_smc_target *t)
 {
     memset(res, 0, sizeof *res);
-    if (K < 1 || D < 1) return -1;
-    res->K = K, res->D = D, res->cap = 64;
+    const int D = t->D, A = t->aux_dim;
+    if (K < 1 || D < 1 || A < 0) return -1;
+    res->K = K, res->D = D, res->aux_dim = A, res->cap = 64;
     res->z = malloc((size_t)K * D * sizeof *res->z);
     res->z2 = malloc((size_t)K * D * sizeof *res->z2);
     res->ll = malloc((size_t)K * sizeof *res->ll);
@@ -50,8 +51,14 @@ int gv_smc_result_alloc(gv_smc_result *res, int K, int D)
     res->tau = malloc((size_t)res->cap * sizeof *res->tau);
     res->cess = malloc((size_t)res->cap * sizeof *res->cess);
     res->ess = malloc((size_t)res->cap * sizeof *res->ess);
-    if (!res->z || !res->z2 || !res->ll || !res->ll2 || !res->logw || !res->tmp || !res->idx || !res->tau ||
-        !res->cess || !res->ess) {
+    int bad = !res->z || !res->z2 || !res->ll || !res->ll2 || !res->logw || !res->tmp || !res->idx || !res->tau ||
+              !res->cess || !res->ess;
+    if (A > 0) {
+        res->aux = malloc((size_t)K * A * sizeof *res->aux);
+        res->aux2 = malloc((size_t)K * A * sizeof *res->aux2);
+        bad |= !res->aux || !res->aux2;
+    }
+    if (bad) {
         gv_smc_result_free(res);
         return -1;
     }
@@ -61,7 +68,7 @@ int gv_smc_result_alloc(gv_smc_result *res, int K, int D)
 void gv_smc_result_free(gv_smc_result *res)
 {
     free(res->z), free(res->z2), free(res->ll), free(res->ll2), free(res->logw), free(res->tmp);
-    free(res->idx), free(res->tau), free(res->cess), free(res->ess);
+    free(res->idx), free(res->tau), free(res->cess), free(res->ess), free(res->aux), free(res->aux2);
     memset(res, 0, sizeof *res);
 }
 
@@ -76,11 +83,12 @@ static inline double tmul(double delta, double ll) { return delta == 0 ? 0 : del
 
 
 /* log p(x | z^d) (one evaluation), and log pi_tau(z^d) - log pi_tau(z). */
-static double flip_logratio(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
+static double flip_logratio(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
+                            double *ll_flip)
 {
     const double lp0 = t->log_prior(t->ctx, z);
     double llf = 0;
-    if (t->log_lik_flip) llf = t->log_lik_flip(t->ctx, z, d, ll);
+    if (t->log_lik_flip) llf = t->log_lik_flip(t->ctx, z, d, ll, aux);
     z[d] ^= 1;
     const double lp1 = t->log_prior(t->ctx, z);
     if (!t->log_lik_flip) llf = t->log_lik(t->ctx, z);
@@ -89,29 +97,39 @@ static double flip_logratio(const gv_smc_target *t, double tau, int *z, int d, d
     return (lp1 == lp0 ? 0 : lp1 - lp0) + tdiff(tau, llf, ll);
 }
 
-double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
+double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
+                       double *ll_flip)
 {
-    const double lr = flip_logratio(t, tau, z, d, ll, ll_flip);
+    const double lr = flip_logratio(t, tau, z, d, ll, aux, ll_flip);
     return z[d] ? gv_sigmoid(-lr) : gv_sigmoid(lr); /* P(z_d = 1) = pi(z_d=1) / (pi(z_d=0) + pi(z_d=1)) */
 }
 
-double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip)
+double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
+                        double *ll_flip)
 {
-    const double lr = flip_logratio(t, tau, z, d, ll, ll_flip);
+    const double lr = flip_logratio(t, tau, z, d, ll, aux, ll_flip);
     return lr >= 0 ? 1 : exp(lr);
 }
 
-long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll)
+/* Flip bit d of the particle: its cache first (aux_update sees z before the flip). */
+static inline void flip(const gv_smc_target *t, int *z, int d, double *ll, double llf, double *aux)
+{
+    if (t->aux_dim > 0) t->aux_update(t->ctx, z, d, aux);
+    z[d] ^= 1, *ll = llf;
+}
+
+long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll,
+                 double *aux)
 {
     const int D = t->D;
     long n = 0;
     if (o->kernel == GV_SMC_GIBBS) {
         for (int d = 0; d < D; d++) {
             double llf;
-            const double p1 = gv_smc_gibbs_p1(t, tau, z, d, *ll, &llf);
+            const double p1 = gv_smc_gibbs_p1(t, tau, z, d, *ll, aux, &llf);
             n++;
             const int v = gv_uniform(r) < p1;
-            if (v != z[d]) z[d] = v, *ll = llf;
+            if (v != z[d]) flip(t, z, d, ll, llf, aux);
         }
     } else {
         const int nf = o->n_flips > 0 ? o->n_flips : D;
@@ -119,9 +137,9 @@ long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gs
             int d = (int)(gv_uniform(r) * D);
             if (d >= D) d = D - 1;
             double llf;
-            const double acc = gv_smc_mh_accept(t, tau, z, d, *ll, &llf);
+            const double acc = gv_smc_mh_accept(t, tau, z, d, *ll, aux, &llf);
             n++;
-            if (gv_uniform(r) < acc) z[d] ^= 1, *ll = llf;
+            if (gv_uniform(r) < acc) flip(t, z, d, ll, llf, aux);
         }
     }
     return n;
@@ -129,10 +147,11 @@ long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gs
 
 static void move_all(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, gv_smc_result *res)
 {
-    const int K = res->K, D = res->D;
+    const int K = res->K, D = res->D, A = res->aux_dim;
     for (int k = 0; k < K; k++)
         for (int m = 0; m < o->moves; m++)
-            res->n_loglik += gv_smc_move(t, o, tau, r, res->z + (size_t)k * D, res->ll + k);
+            res->n_loglik += gv_smc_move(t, o, tau, r, res->z + (size_t)k * D, res->ll + k,
+                                         A ? res->aux + (size_t)k * A : NULL);
 }
 
 /* Conditional ESS / K of the increment delta: (sum W w)^2 / sum W w^2, w = exp(delta ll). */
@@ -204,7 +223,12 @@ static void resample(const gv_smc_options *o, gsl_rng *r, gv_smc_result *res)
         const int k = res->idx[i];
         memcpy(res->z2 + (size_t)i * D, res->z + (size_t)k * D, (size_t)D * sizeof *res->z);
         res->ll2[i] = res->ll[k];
+        if (res->aux_dim)
+            memcpy(res->aux2 + (size_t)i * res->aux_dim, res->aux + (size_t)k * res->aux_dim,
+                   (size_t)res->aux_dim * sizeof *res->aux);
     }
+    double *at = res->aux;
+    res->aux = res->aux2, res->aux2 = at;
     int *zt = res->z;
     res->z = res->z2, res->z2 = zt;
     double *lt = res->ll;
@@ -236,9 +260,11 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
     const int K = o->K, D = t->D;
     if (!t->log_prior || !t->sample_prior || !t->log_lik)
         return snprintf(err, GV_ERRLEN, "smc: target needs log_prior, sample_prior and log_lik"), -1;
-    if (K != res->K || D != res->D)
-        return snprintf(err, GV_ERRLEN, "smc: result allocated for K=%d, D=%d, run has K=%d, D=%d", res->K, res->D, K,
-                        D), -1;
+    if (t->aux_dim > 0 && (!t->aux_init || !t->aux_update || !t->log_lik_flip))
+        return snprintf(err, GV_ERRLEN, "smc: a target with a cache needs aux_init, aux_update and log_lik_flip"), -1;
+    if (K != res->K || D != res->D || t->aux_dim != res->aux_dim)
+        return snprintf(err, GV_ERRLEN, "smc: result allocated for K=%d, D=%d, aux_dim=%d, run has %d, %d, %d", res->K,
+                        res->D, res->aux_dim, K, D, t->aux_dim), -1;
     if (o->schedule != GV_SMC_ADAPTIVE && o->T < 1) return snprintf(err, GV_ERRLEN, "smc: T must be >= 1"), -1;
     if (o->schedule == GV_SMC_GEOMETRIC && !(o->tau1 > 0 && o->tau1 < 1))
         return snprintf(err, GV_ERRLEN, "smc: tau1 must be in (0, 1)"), -1;
@@ -251,6 +277,7 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
         int *z = res->z + (size_t)k * D;
         t->sample_prior(t->ctx, r, z);
         res->ll[k] = t->log_lik(t->ctx, z);
+        if (t->aux_dim) t->aux_init(t->ctx, z, res->aux + (size_t)k * t->aux_dim);
         res->logw[k] = lk;
     }
     res->n_loglik += K;
@@ -322,18 +349,41 @@ static void sbn_sample_prior(void *v, gsl_rng *r, int *z)
 }
 
 #define SMC_SBN_MAXP 4096
-static double sbn_log_lik(void *v, const int *z)
+/* the cache: activations W z + c */
+static void sbn_aux_init(void *v, const int *z, double *act)
 {
     const gv_smc_sbn *a = v;
-    double act[SMC_SBN_MAXP];
     memcpy(act, a->c, (size_t)a->P * sizeof *act);
     for (int d = 0; d < a->D; d++)
         if (z[d])
             for (int j = 0; j < a->P; j++) act[j] += a->W[(size_t)d * a->P + j];
+}
+
+static double sbn_log_lik(void *v, const int *z)
+{
+    const gv_smc_sbn *a = v;
+    double act[SMC_SBN_MAXP];
+    sbn_aux_init(v, z, act);
     return gv_sbn_loglik_fast(act, a->x, a->P);
 }
 
-int gv_smc_sbn_target(const struct gv_problem *p, int n, gv_smc_sbn *a, gv_smc_target *t)
+static void sbn_aux_update(void *v, const int *z, int d, double *act)
+{
+    const gv_smc_sbn *a = v;
+    const double *w = a->W + (size_t)d * a->P, sg = z[d] ? -1 : 1;
+    for (int j = 0; j < a->P; j++) act[j] += sg * w[j];
+}
+
+static double sbn_log_lik_flip(void *v, const int *z, int d, double ll, const double *act)
+{
+    const gv_smc_sbn *a = v;
+    double f[SMC_SBN_MAXP];
+    const double *w = a->W + (size_t)d * a->P, sg = z[d] ? -1 : 1;
+    for (int j = 0; j < a->P; j++) f[j] = act[j] + sg * w[j];
+    return gv_sbn_loglik_fast(f, a->x, a->P);
+}
+
+int gv_smc_sbn_target(const struct gv_problem *p, int n, int fast, gv_smc_sbn *a, gv_smc_target *t)
 {
     gv_sbn_model m;
     int D2;
@@ -343,6 +393,7 @@ int gv_smc_sbn_target(const struct gv_problem *p, int n, gv_smc_sbn *a, gv_smc_t
     *a = (gv_smc_sbn){.D = m.D, .P = m.P, .b = m.b, .W = m.W, .c = m.c, .x = m.x + (size_t)n * m.P};
     for (int d = 0; d < m.D; d++) a->spb -= gv_log_sigmoid(-m.b[d]); /* softplus(b_d) */
     *t = (gv_smc_target){.D = m.D, .ctx = a, .log_prior = sbn_log_prior, .sample_prior = sbn_sample_prior,
-                         .log_lik = sbn_log_lik, .log_lik_flip = NULL};
+                         .log_lik = sbn_log_lik};
+    if (fast) t->log_lik_flip = sbn_log_lik_flip, t->aux_dim = m.P, t->aux_init = sbn_aux_init, t->aux_update = sbn_aux_update;
     return 0;
 }

@@ -12,16 +12,23 @@
 
 #include <gsl/gsl_rng.h>
 
-/* The tempered target.  log_prior, sample_prior and log_lik are required; log_lik_flip is an
- * optional fast path: log p(x | z with bit d flipped), given z and ll = log p(x | z) (NULL: the
- * sampler flips the bit and calls log_lik).  Either way one call is one log-likelihood evaluation. */
+/* The tempered target.  log_prior, sample_prior and log_lik are required.  Optional fast path for
+ * single-bit flips, with a per-particle cache of aux_dim doubles that the sampler keeps (0: none):
+ * aux_init fills z's cache (after log_lik; not an evaluation), log_lik_flip returns log p(x | z with
+ * bit d flipped) given z, ll = log p(x | z) and z's cache (NULL if aux_dim = 0), and aux_update turns
+ * z's cache into that of z with bit d flipped (called with z before the flip).  log_lik_flip NULL:
+ * the sampler flips the bit and calls log_lik.  Either way one call is one log-likelihood evaluation.
+ * aux_dim > 0 needs all three. */
 typedef struct {
     int D;
     void *ctx;
     double (*log_prior)(void *ctx, const int *z);                        /* log p(z) */
     void (*sample_prior)(void *ctx, gsl_rng *r, int *z);                  /* z ~ p(z) */
     double (*log_lik)(void *ctx, const int *z);                           /* log p(x | z) */
-    double (*log_lik_flip)(void *ctx, const int *z, int d, double ll);    /* optional */
+    double (*log_lik_flip)(void *ctx, const int *z, int d, double ll, const double *aux); /* optional */
+    int aux_dim;
+    void (*aux_init)(void *ctx, const int *z, double *aux);
+    void (*aux_update)(void *ctx, const int *z, int d, double *aux);
 } gv_smc_target;
 
 typedef enum { GV_SMC_ADAPTIVE = 0, GV_SMC_LINEAR = 1, GV_SMC_GEOMETRIC = 2 } gv_smc_schedule;
@@ -56,7 +63,7 @@ typedef struct {
 void gv_smc_options_default(gv_smc_options *o, int K);
 
 typedef struct {
-    int K, D;
+    int K, D, aux_dim;
     int *z;              /* K x D final particles (row k = particle k) */
     double *ll;          /* K: log p(x | z_k) */
     double *logw;        /* K: normalised log-weights (logsumexp = 0) */
@@ -72,13 +79,16 @@ typedef struct {
                           * moved particles, so not the adaptive target) */
     double *ess;         /* n_steps: ESS / K after reweighting (before any resampling) */
     int cap;             /* capacity of tau/cess/ess (grows) */
+    double *aux;         /* K x aux_dim: the target's per-particle caches (NULL if aux_dim = 0) */
     /* private scratch */
+    double *aux2;
     int *z2;
     double *ll2, *tmp;
     int *idx;
 } gv_smc_result;
 
-int gv_smc_result_alloc(gv_smc_result *res, int K, int D); /* 0, or -1 (out of memory) */
+/* For K particles of target t (its D and aux_dim); 0, or -1 (out of memory). */
+int gv_smc_result_alloc(gv_smc_result *res, int K, const gv_smc_target *t);
 void gv_smc_result_free(gv_smc_result *res);
 
 /* One sampler run into res (allocated for o->K and t->D).  0; -1 with a message in err (bad
@@ -88,17 +98,22 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
 
 /* The kernels' transition probabilities at pi_tau, the very functions the sampler's kernels use
  * (tests build exact transition matrices from them).  z is modified and restored; ll = log p(x|z);
- * *ll_flip receives log p(x | z with bit d flipped) (one evaluation).
+ * aux = z's cache (NULL if t->aux_dim = 0); *ll_flip receives log p(x | z with bit d flipped) (one
+ * evaluation).
  * gv_smc_gibbs_p1: P(z_d = 1 | z_-d) under pi_tau.
  * gv_smc_mh_accept: min(1, pi_tau(z^d) / pi_tau(z)), the acceptance probability of flipping bit d.
  * (A Metropolis proposal picks d uniformly among D.) */
-double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip);
-double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, double ll, double *ll_flip);
+double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
+                       double *ll_flip);
+double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
+                        double *ll_flip);
 
-/* One application of o's kernel (o->kernel, o->n_flips; not o->moves) at pi_tau to the particle (z, *ll),
- * *ll = log p(x | z) on entry and exit; returns the log-likelihood evaluations used.  The sampler's
- * move step calls this o->moves times per particle. */
-long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll);
+/* One application of o's kernel (o->kernel, o->n_flips; not o->moves) at pi_tau to the particle
+ * (z, *ll, aux): *ll = log p(x | z) and aux = z's cache (NULL if t->aux_dim = 0) on entry and exit;
+ * returns the log-likelihood evaluations used.  The sampler's move step calls this o->moves times per
+ * particle. */
+long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll,
+                 double *aux);
 
 /* An sbn data point as a target: one-layer net, prior logits b, p(x|z) = Bernoulli(sigma(W z + c))
  * of the point's x.  The adapter holds pointers into the model (which must outlive it). */
@@ -107,9 +122,11 @@ typedef struct {
     const double *b, *W, *c, *x; /* x: the point's P values */
     double spb;                  /* sum_d softplus(b_d) */
 } gv_smc_sbn;
+/* The adapter's fast path: each particle caches its activations W z + c (aux_dim = P), so a flip
+ * costs O(P) instead of O(D P). */
 struct gv_problem; /* problems/problem.h */
 /* Fill a (context) and t (callbacks, t->ctx = a) for data point n of sbn problem p; 0, or -1 (not
- * a one-layer sbn, bad n, P too large). */
-int gv_smc_sbn_target(const struct gv_problem *p, int n, gv_smc_sbn *a, gv_smc_target *t);
+ * a one-layer sbn, bad n, P too large).  fast = 0 leaves the fast path out (log_lik recomputed). */
+int gv_smc_sbn_target(const struct gv_problem *p, int n, int fast, gv_smc_sbn *a, gv_smc_target *t);
 
 #endif

@@ -5,8 +5,10 @@
  *                from gv_smc_gibbs_p1 / gv_smc_mh_accept (the functions the kernels use), are
  *                stochastic and leave pi_tau ∝ p(z) p(x|z)^tau invariant to 1e-12; the
  *                flipped log-likelihoods they return are the recomputed ones (and the fast path of a
- *                target with log_lik_flip agrees with the fallback); gv_smc_move, the kernel as the
- *                sampler runs it, draws from those rows (per-cell z-test, 20000 draws per start state)
+ *                target with log_lik_flip agrees with the fallback; the sbn adapter with and without its
+ *                activation cache); gv_smc_move, the kernel as the
+ *                sampler runs it, draws from those rows (per-cell z-test, 20000 draws per start state) and
+ *                keeps the particle's log-likelihood and cache current
  *   unbiased     fixed schedules (linear, geometric), K = 8: z-test of mean(Ẑ)/p(x) - 1 over many
  *                runs, p(x) from gv_sbn_enumerate, for multinomial / systematic resampling and Gibbs /
  *                Metropolis kernels, resampling when ESS < K/2 or at every step (|z| < 4.5); the
@@ -18,7 +20,7 @@
  *                the weights, normalised log-weights below -1e4 appear and sum to 1, log Ẑ finite and
  *                unbiased against the closed form; and with log p(x|z) = -inf on half the states
  *   adaptive     tau[0] = 0, strictly increasing, tau[n] == 1.0 exactly, every step's conditional ESS
- *                = K/2 to 1e-9 except the last (>= K/2), the evaluation count; a flat likelihood
+ *                = K/2 to 1e-9 except the last (>= K/2), the evaluation count, the particles' caches; a flat likelihood
  *                takes one step; the fixed schedules' tau values; bad options are refused
  *   determinism  the same seed gives the same bits; samplers run in parallel (OpenMP, one rng each)
  *                give the same bits as serially */
@@ -46,12 +48,12 @@ typedef struct {
     gv_sbn_result ex;
 } sbn_fx;
 
-static int sbn_open(sbn_fx *f, const char *spec, int n)
+static int sbn_open(sbn_fx *f, const char *spec, int n, int fast)
 {
     char err[GV_ERRLEN];
     memset(f, 0, sizeof *f);
     if (gv_problem_new(spec, &f->p, err)) return print_error("%s: %s\n", spec, err), -1;
-    if (gv_smc_sbn_target(f->p, n, &f->a, &f->t)) return -1;
+    if (gv_smc_sbn_target(f->p, n, fast, &f->a, &f->t)) return -1;
     double eta[GV_SBN_MAXD] = {0};
     return gv_sbn_enumerate(f->p, n, eta, GV_SBN_GRAY, &f->ex);
 }
@@ -87,7 +89,7 @@ static double lin_ll(void *v, const int *z)
         if (z[d]) s += m->a[d]; /* (not z_d a_d: a_d may be -inf) */
     return s;
 }
-static double lin_flip(void *v, const int *z, int d, double ll)
+static double lin_flip(void *v, const int *z, int d, double ll, const double *aux)
 {
     const lin_t *m = v;
     return z[d] ? ll - m->a[d] : ll + m->a[d];
@@ -128,8 +130,12 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
     const int D = t->D, S = 1 << D;
     double ll[16], lpi[16] = {0}, pi[16], T[256], Td[256], M[256], Md[256], tmp[256];
     int z[8];
-    for (int s = 0; s < S; s++)
+    const int A = t->aux_dim; /* each state's cache, if the target has one */
+    double *aux = A ? malloc((size_t)S * A * sizeof *aux) : NULL;
+    for (int s = 0; s < S; s++) {
         bits(s, D, z), ll[s] = t->log_lik(t->ctx, z), lpi[s] = t->log_prior(t->ctx, z) + tau * ll[s];
+        if (A) t->aux_init(t->ctx, z, aux + s * A);
+    }
     const double lz = gv_logsumexp(lpi, S);
     for (int s = 0; s < S; s++) pi[s] = exp(lpi[s] - lz);
     double worst = 0, e_inv, e_row, fl = 0;
@@ -141,11 +147,11 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
         for (int s = 0; s < S; s++) {
             double llf;
             bits(s, D, z);
-            const double p1 = gv_smc_gibbs_p1(t, tau, z, d, ll[s], &llf);
+            const double p1 = gv_smc_gibbs_p1(t, tau, z, d, ll[s], A ? aux + s * A : NULL, &llf);
             fl = fmax(fl, fabs(llf - ll[s ^ (1 << d)]));
             Td[s * S + (s | (1 << d))] += p1;
             Td[s * S + (s & ~(1 << d))] += 1 - p1;
-            const double acc = gv_smc_mh_accept(t, tau, z, d, ll[s], &llf);
+            const double acc = gv_smc_mh_accept(t, tau, z, d, ll[s], A ? aux + s * A : NULL, &llf);
             fl = fmax(fl, fabs(llf - ll[s ^ (1 << d)]));
             Md[s * S + (s ^ (1 << d))] += acc;
             Md[s * S + s] += 1 - acc;
@@ -180,6 +186,7 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
     for (int s = 0; s < S; s++) off += 1 - T[s * S + s];
     CHECK(off > 0.1, "%s: Gibbs sweep barely moves (%g)", what, off);
     CHECK(fl < 1e-9, "%s: flipped log-likelihood off by %.3g", what, fl);
+    free(aux);
     if (T_out) memcpy(T_out, T, (size_t)S * S * sizeof *T);
     if (M_out) memcpy(M_out, M, (size_t)S * S * sizeof *M);
     return worst;
@@ -189,7 +196,7 @@ static void test_invariance(void **unused)
 {
     n_bad = 0;
     sbn_fx f;
-    assert_int_equal(sbn_open(&f, "sbn:D=4,P=6,N=2,scale=2,seed=3", 1), 0);
+    assert_int_equal(sbn_open(&f, "sbn:D=4,P=6,N=2,scale=2,seed=3", 1, 1), 0);
     double worst = 0;
     const double taus[] = {0, 0.37, 1};
     double T[256], M[256], aj = 0;
@@ -200,6 +207,13 @@ static void test_invariance(void **unused)
     }
     CHECK(aj < 1e-12, "sbn adapter: log p(z) + log p(x|z) differs from gv_sbn_log_joint by %.3g", aj);
     for (int i = 0; i < 3; i++) worst = fmax(worst, check_kernels(&f.t, taus[i], "sbn", T, M));
+    {   /* the adapter without its cache (log_lik recomputed for every flip) */
+        gv_smc_sbn a0;
+        gv_smc_target t0;
+        assert_int_equal(gv_smc_sbn_target(f.p, 1, 0, &a0, &t0), 0);
+        CHECK(t0.aux_dim == 0 && !t0.log_lik_flip && f.t.aux_dim == 6, "fast = 0 / 1 targets");
+        worst = fmax(worst, check_kernels(&t0, 0.37, "sbn, no cache", NULL, NULL));
+    }
     /* the kernels as the sampler runs them (gv_smc_move) draw from these rows: T and M at tau = 1 */
     {
         const int D = f.t.D, S = 1 << D, N = 20000;
@@ -213,14 +227,20 @@ static void test_invariance(void **unused)
             for (int s0 = 0; s0 < S; s0++) {
                 long cnt[16] = {0};
                 int z[8];
+                double aux[64], fresh[64];
+                assert_true(f.t.aux_dim > 0 && f.t.aux_dim <= 64);
                 for (int i = 0; i < N; i++) {
                     bits(s0, D, z);
                     double ll = f.t.log_lik(f.t.ctx, z);
-                    const long ne = gv_smc_move(&f.t, &o, 1.0, r, z, &ll);
+                    f.t.aux_init(f.t.ctx, z, aux);
+                    const long ne = gv_smc_move(&f.t, &o, 1.0, r, z, &ll, aux);
                     int s = 0;
                     for (int d = 0; d < D; d++) s |= z[d] << d;
                     CHECK(ne == (k ? 1 : D), "evaluations %ld", ne);
                     CHECK(fabs(ll - f.t.log_lik(f.t.ctx, z)) < 1e-12, "tracked log-likelihood is stale");
+                    f.t.aux_init(f.t.ctx, z, fresh);
+                    for (int j = 0; j < f.t.aux_dim; j++)
+                        CHECK(fabs(aux[j] - fresh[j]) < 1e-12, "tracked cache is stale at %d: %g vs %g", j, aux[j], fresh[j]);
                     cnt[s]++;
                 }
                 for (int s = 0; s < S; s++) {
@@ -262,7 +282,7 @@ static double run_many(const gv_smc_target *t, const gv_smc_options *o, int R, u
 {
     const int D = t->D;
     gv_smc_result res;
-    assert_int_equal(gv_smc_result_alloc(&res, o->K, D), 0);
+    assert_int_equal(gv_smc_result_alloc(&res, o->K, t), 0);
     gsl_rng *r = gv_rng_new(gv_rng_default(), seed);
     char err[GV_ERRLEN];
     double s = 0, s2 = 0, *ratio = malloc((size_t)R * sizeof *ratio), *m = malloc((size_t)R * D * sizeof *m);
@@ -303,7 +323,7 @@ static void test_unbiased(void **unused)
 {
     n_bad = 0;
     sbn_fx f;
-    assert_int_equal(sbn_open(&f, "sbn:D=4,P=12,N=2,scale=1.5,seed=5", 0), 0);
+    assert_int_equal(sbn_open(&f, "sbn:D=4,P=12,N=2,scale=1.5,seed=5", 0, 1), 0);
     const int R = 6000;
     double worst = 0, wm = 0;
     /* thr: resample when ESS < thr K (0.5: the default, adaptive resampling; 2: at every step) */
@@ -366,12 +386,12 @@ static void test_marginals(void **unused)
 {
     n_bad = 0;
     sbn_fx f;
-    assert_int_equal(sbn_open(&f, "sbn:D=4,P=8,N=2,scale=1.5,seed=5", 1), 0);
+    assert_int_equal(sbn_open(&f, "sbn:D=4,P=8,N=2,scale=1.5,seed=5", 1, 1), 0);
     const int R = 300, K = 256, D = f.t.D;
     gv_smc_options o;
     gv_smc_options_default(&o, K);
     gv_smc_result res;
-    assert_int_equal(gv_smc_result_alloc(&res, K, D), 0);
+    assert_int_equal(gv_smc_result_alloc(&res, K, &f.t), 0);
     gsl_rng *r = gv_rng_new(gv_rng_default(), 21);
     char err[GV_ERRLEN];
     double s[GV_SBN_MAXD] = {0}, s2[GV_SBN_MAXD] = {0}, worst = 0;
@@ -414,7 +434,7 @@ static void test_extreme(void **unused)
     gv_smc_options_default(&o, 200);
     o.schedule = GV_SMC_LINEAR, o.T = 1, o.ess_threshold = 0, o.moves = 0;
     gv_smc_result res;
-    assert_int_equal(gv_smc_result_alloc(&res, 200, 4), 0);
+    assert_int_equal(gv_smc_result_alloc(&res, 200, &t), 0);
     gsl_rng *r = gv_rng_new(gv_rng_default(), 5);
     assert_int_equal(gv_smc_run(&t, &o, r, &res, err), 0);
     double mn = 0;
@@ -436,7 +456,7 @@ static void test_extreme(void **unused)
         o.kernel = c == 2 ? GV_SMC_METROPOLIS : GV_SMC_GIBBS;
         if (c > 0) o.schedule = GV_SMC_LINEAR, o.T = 10;
         gv_smc_result rr;
-        assert_int_equal(gv_smc_result_alloc(&rr, KK, 4), 0);
+        assert_int_equal(gv_smc_result_alloc(&rr, KK, &t), 0);
         const int R = 2000;
         double s = 0, s2 = 0, m0 = 0;
         int nonfinite = 0;
@@ -470,7 +490,7 @@ static void test_extreme(void **unused)
             o.resampling = c / 2 ? GV_SMC_MULTINOMIAL : GV_SMC_SYSTEMATIC;
             o.schedule = GV_SMC_LINEAR, o.T = 3;
             gv_smc_result rr;
-            assert_int_equal(gv_smc_result_alloc(&rr, 16, 3), 0);
+            assert_int_equal(gv_smc_result_alloc(&rr, 16, &ti), 0);
             const int R = 2000;
             double s = 0, s2 = 0, m0 = 0;
             int nan = 0, ncol = 0;
@@ -507,7 +527,7 @@ static void test_adaptive(void **unused)
 {
     n_bad = 0;
     sbn_fx f;
-    assert_int_equal(sbn_open(&f, "sbn:D=12,P=60,N=2,scale=3,seed=9", 0), 0);
+    assert_int_equal(sbn_open(&f, "sbn:D=12,P=60,N=2,scale=3,seed=9", 0, 1), 0);
     char err[GV_ERRLEN];
     gsl_rng *r = gv_rng_new(gv_rng_default(), 3);
     int total = 0;
@@ -520,7 +540,7 @@ static void test_adaptive(void **unused)
             o.kernel = kind ? GV_SMC_METROPOLIS : GV_SMC_GIBBS;
             o.resampling = rep % 3 ? GV_SMC_SYSTEMATIC : GV_SMC_MULTINOMIAL;
             gv_smc_result res;
-            assert_int_equal(gv_smc_result_alloc(&res, K, f.t.D), 0);
+            assert_int_equal(gv_smc_result_alloc(&res, K, &f.t), 0);
             if (gv_smc_run(&f.t, &o, r, &res, err)) fail_msg("%s", err);
             const int n = res.n_steps;
             CHECK(res.tau[0] == 0 && res.tau[n] == 1.0, "tau from %.17g to %.17g", res.tau[0], res.tau[n]);
@@ -536,6 +556,13 @@ static void test_adaptive(void **unused)
             }
             CHECK(res.n_loglik == (long)K + (long)n * K * f.t.D, "evaluations %ld, expected K + steps K D = %ld",
                   res.n_loglik, (long)K + (long)n * K * f.t.D);
+            double drift = 0, fresh[60]; /* the caches after flips and resamplings still match their particles */
+            for (int k = 0; k < K; k++) {
+                f.t.aux_init(f.t.ctx, res.z + (size_t)k * f.t.D, fresh);
+                for (int j = 0; j < f.t.aux_dim; j++) drift = fmax(drift, fabs(fresh[j] - res.aux[(size_t)k * f.t.aux_dim + j]));
+                drift = fmax(drift, fabs(res.ll[k] - f.t.log_lik(f.t.ctx, res.z + (size_t)k * f.t.D)));
+            }
+            CHECK(drift < 1e-10, "cached activations / log-likelihoods drifted by %.3g", drift);
             total += n;
             gv_smc_result_free(&res);
         }
@@ -546,7 +573,7 @@ static void test_adaptive(void **unused)
         gv_smc_options o;
         gv_smc_options_default(&o, 10);
         gv_smc_result res;
-        assert_int_equal(gv_smc_result_alloc(&res, 10, 3), 0);
+        assert_int_equal(gv_smc_result_alloc(&res, 10, &t), 0);
         assert_int_equal(gv_smc_run(&t, &o, r, &res, err), 0);
         CHECK(res.n_steps == 1 && res.tau[1] == 1.0 && res.cess[0] == 1 && res.n_resample == 0,
               "flat: %d steps, tau %.17g, cESS/K %.17g, %d resamplings", res.n_steps, res.tau[1], res.cess[0],
@@ -589,7 +616,7 @@ static void test_determinism(void **unused)
 {
     n_bad = 0;
     sbn_fx f;
-    assert_int_equal(sbn_open(&f, "sbn:D=5,P=10,N=1,scale=1.5,seed=2", 0), 0);
+    assert_int_equal(sbn_open(&f, "sbn:D=5,P=10,N=1,scale=1.5,seed=2", 0, 1), 0);
     enum { NR = 8, K = 32 };
     double serial[NR], par[NR];
     for (int pass = 0; pass < 2; pass++) {
@@ -602,7 +629,7 @@ static void test_determinism(void **unused)
             gv_smc_result res;
             char err[GV_ERRLEN];
             gsl_rng *r = gv_rng_new(gv_rng_default(), 1000 + i);
-            if (gv_smc_result_alloc(&res, K, f.t.D) || gv_smc_run(&f.t, &o, r, &res, err)) fails++;
+            if (gv_smc_result_alloc(&res, K, &f.t) || gv_smc_run(&f.t, &o, r, &res, err)) fails++;
             else (pass ? par : serial)[i] = res.log_z + res.logw[3] + res.z[5];
             gv_smc_result_free(&res);
             gsl_rng_free(r);
