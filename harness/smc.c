@@ -6,9 +6,10 @@
  * kernel invariant for the new tempered target (systematic-scan Gibbs, or n single-site Metropolis
  * flips); everything in log space; tau ends at exactly 1; order = move-first as the (biased) ablation
  * of the authors' move-then-weight code; the cost counted in log-likelihood evaluations; an adapter
- * from a one-layer sbn data point (with a per-particle activation cache: a flip costs O(P)).  Its tests are tests/test_smc.c.  NOT covered here: the
- * estimators of #7 (smc-naive, smc-wake-a/b/c, smc-pimh), the sbn-posterior / cluster-posterior
- * problems, the harness's inclusive-kl objective kind.
+ * from a one-layer sbn data point (with a per-particle activation cache: a flip costs O(P)).  Its
+ * tests are tests/test_smc.c.  NOT covered here: the estimators of #7 (smc-naive, smc-wake-a/b/c,
+ * smc-pimh, rws-*, sleep), the sbn-posterior / cluster-posterior problems, the harness's handling of
+ * the inclusive-kl objective kind (exact reference, crossing), two-layer sbn targets.
  *
  * Conventions: W_k = exp(logw_k) are normalised before every step; a step from tau to tau' = tau +
  * delta multiplies particle k's weight by exp(delta ll_k) and log Ẑ gains log sum_k W_k exp(delta ll_k)
