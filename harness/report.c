@@ -8,6 +8,7 @@
 #include "gv_githash.h"
 #include "harness/cli.h"
 #include "harness/output.h"
+#include "harness/stats.h"
 
 /* Family-wise false-alarm rate of the per-row bias flag (Bonferroni over the row's coordinates). */
 #define GV_REPORT_ALPHA 1e-3
@@ -75,22 +76,20 @@ static void basket_table(FILE *f, const gv_report_entry *e)
     if (header) fputc('\n', f);
 }
 
-/* mean ± s.d. over the summaries in idx[0..n) of value v(s) (NaN values skipped). */
+/* mean ± s.d. over the summaries ss[0..n) of one value (eval[which] for which < 4, final for 4,
+ * outer_final for 5; NaN values skipped). */
 static void mean_sd(char *b, size_t len, const gv_traj_summary *const *ss, int n, int which, const char *fmt)
 {
-    double m = 0, s2 = 0, k = 0;
+    gv_welford w = {0};
     for (int i = 0; i < n; i++) {
         const double v = which < 4 ? ss[i]->eval[which] : which == 4 ? ss[i]->final : ss[i]->outer_final;
-        if (isnan(v)) continue;
-        k++;
-        const double d = v - m;
-        m += d / k, s2 += d * (v - m);
+        if (!isnan(v)) gv_welford_add(&w, v);
     }
     char a[28], c[28];
-    if (k == 0) { snprintf(b, len, "–"); return; }
-    num(a, sizeof a, m, fmt);
-    if (k < 2) { snprintf(b, len, "%s", a); return; }
-    num(c, sizeof c, sqrt(s2 / (k - 1)), "%.2g");
+    if (w.n == 0) { snprintf(b, len, "–"); return; }
+    num(a, sizeof a, w.mean, fmt);
+    if (w.n < 2) { snprintf(b, len, "%s", a); return; }
+    num(c, sizeof c, sqrt(gv_welford_var(&w)), "%.2g");
     snprintf(b, len, "%s ± %s", a, c);
 }
 

@@ -17,6 +17,7 @@
 #include "harness/exact.h"
 #include "harness/output.h"
 #include "harness/rng.h"
+#include "harness/stats.h"
 #include <omp.h>
 
 static const char train_usage[] =
@@ -389,19 +390,15 @@ static gv_row *push_basket(train_out *o)
  * with commas shown as ';') and per recorded step, the mean and s.d.
  * over seeds of the trajectory's exact values, and (--basket self) of its basket var_mean (the
  * phi-gradient's when the problem has outer parameters). */
-typedef struct { double n, m, s2; } mom_t; /* Welford */
-static void mom_add(mom_t *w, double v)
+/* NaN values are skipped (a trajectory without held-out sets, a failed basket row). */
+static void mom_add(gv_welford *w, double v)
 {
-    if (isnan(v)) return;
-    w->n++;
-    const double d = v - w->m;
-    w->m += d / w->n;
-    w->s2 += d * (v - w->m);
+    if (!isnan(v)) gv_welford_add(w, v);
 }
-static void mom_put(FILE *f, const mom_t *w, int last)
+static void mom_put(FILE *f, const gv_welford *w, int last)
 {
-    gv_csv_num(f, w->n > 0 ? w->m : NAN, 0);
-    gv_csv_num(f, w->n > 1 ? sqrt(w->s2 / (w->n - 1)) : NAN, last);
+    gv_csv_num(f, w->n > 0 ? w->mean : NAN, 0);
+    gv_csv_num(f, sqrt(gv_welford_var(w)), last); /* NAN (empty) for one seed */
 }
 
 typedef struct { const train_out *o; int self; } seeds_ctx;
@@ -425,7 +422,7 @@ static int w_seeds(FILE *f, const void *c)
             if (!strcmp(o->rows[h].status, "ok") && o->rows[h].K == t->K && !strcmp(o->rows[h].estimator, t->estimator))
                 first_of_group = 0;
         if (first_of_group) group++;
-        mom_t m[6] = {{0}};
+        gv_welford m[6] = {{0}};
         for (int j = i; j < o->n; j++) {
             const traj_row *u = &o->rows[j];
             if (done[j] || strcmp(u->status, "ok") || u->K != t->K || u->step != t->step || strcmp(u->estimator, t->estimator))
