@@ -27,6 +27,11 @@ void gv_row_init(gv_row *row, const gv_problem *p, const char *est_spec, int K, 
     for (double *x = (double *)s; x < (double *)(s + 1); x++) *x = nan;
 }
 
+void gv_row_set_step(gv_row *row, long step, uint64_t seed)
+{
+    for (gv_row *w = row; w; w = w->outer) w->step = step, w->seed = seed;
+}
+
 void gv_row_free(gv_row *row)
 {
     if (row->outer) {

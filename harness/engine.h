@@ -36,6 +36,8 @@ typedef struct gv_row {
 
 void gv_row_init(gv_row *row, const gv_problem *p, const char *est_spec, int K, uint64_t seed);
 void gv_row_free(gv_row *row);
+/* A trajectory's basket row: step and seed on the row and on its phi-gradient twin (row->outer). */
+void gv_row_set_step(gv_row *row, long step, uint64_t seed);
 
 /* Blocks a run of R replicates is cut into. */
 long gv_engine_blocks(long R);

@@ -580,9 +580,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
                     gv_err(err, "%s", msg);
                     break;
                 }
-                row->step = step;
-                row->seed = seed;
-                if (row->outer) row->outer->step = step, row->outer->seed = seed; /* its phi-gradient row */
+                gv_row_set_step(row, step, seed);
             }
         }
         if (rc || last) break;
