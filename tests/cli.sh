@@ -249,6 +249,19 @@ awk -F, 'NR > 1 && $(NF-17) == "rloo" && $(NF-15) == 1 { v[$(NF-14)] = $(NF-2) }
     || bad "sbn train: test log p(x) did not rise by 1 nat in 60 steps"
 [ "$(grep -c '' "$T/st1.seeds.csv")" -eq 7 ] && head -1 "$T/st1.seeds.csv" | grep -q '^group,label,estimator,K,step,seeds,' && ok \
     || bad "sbn train: seeds file (header + 2 estimators x 3 steps)"
+# a train suite entry over seeds: the learning figure's rule reads the seeds file, the report has the
+# mean +- s.d. table (rloo's row: 2 seeds, a value with its s.d.), and the figure draws (and an empty
+# seeds file gives a placeholder, exit 0)
+printf 'sl figures=learning train -p %s -e rloo -K 2 --steps 20 --every 10 --lr 0.01 --maximise --seed 1,2 --basket self --basket-R 20\n' "$SB" >"$T/sl.suite"
+expect 0 "" $G bench "$T/sl.suite" --out "$T/r7" -q
+grep -q "plots/sl-learning.png: $T/r7/sl.seeds.csv plots/learning.gp" "$T/r7/figures.mk" \
+    && grep -Eq '^\| rloo \| 2 \| 2 \| -?[0-9.]+ ± [0-9.e-]+ \|' "$T/r7/REPORT.md" && ok || bad "train suite over seeds: figures.mk rule and seeds table"
+if command -v gnuplot >/dev/null; then
+    gnuplot -c plots/learning.gp "$T/st1.seeds.csv" "$T/l.png" png 2>"$T/gp.err" && [ -s "$T/l.png" ] && [ ! -s "$T/gp.err" ] && ok \
+        || bad "learning.gp on a seeds file: $(head -c 300 "$T/gp.err")"
+    : >"$T/empty.seeds.csv"
+    gnuplot -c plots/learning.gp "$T/empty.seeds.csv" "$T/l0.png" png 2>/dev/null && [ -s "$T/l0.png" ] && ok || bad "learning.gp placeholder"
+fi
 # --model-lr 0 keeps the model: the exact test log p(x) (a function of the model alone) stays, the test ELBO moves
 expect 0 "" $G train -p "$SB" -e rloo -K 2 --steps 30 --every 30 --lr 0.01 --model-lr 0 --maximise --no-timing -q -o "$T/st3.csv"
 awk -F, 'NR == 2 { a = $(NF-2); c = $(NF-3) } NR == 3 { b = $(NF-2); d = $(NF-3) } END { exit !(a == b && c != d) }' \
