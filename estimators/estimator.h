@@ -22,6 +22,10 @@ typedef struct {
     int method;   /* GV_EXACT_CLOSED (the problem's own: exact, or exact_grad on hierarchical
                    * layouts) or GV_EXACT_ENUM */
     double states;/* joint states enumerated (0 for closed form) */
+    /* Inclusive-KL problems with a model-marginal reference (gv_exact_marginal; else NULL): the
+     * objective E_{p(x)} KL(p(z|x) || q_phi(z|x)) and its phi-gradient (n_outer), which sleep estimates. */
+    double marg_value;
+    double *marg_grad;
 } gv_exact;
 
 enum { GV_EXACT_CLOSED = 1, GV_EXACT_ENUM = 2 };
@@ -38,6 +42,7 @@ typedef struct {
 typedef struct {
     const gv_problem *problem;
     const gv_point *pt;
+    const double *phi; /* the problem's outer parameters at this point (n_outer; NULL if none) */
     const gv_exact *exact;
     uint64_t n_f, n_ftilde, n_grad;
     gv_evtrack *track;
@@ -51,6 +56,19 @@ static inline double gv_eval_f(gv_eval *ev, const int *z)
     ev->n_f++;
     if (ev->track) gv_evtrack_add(ev->track, z, ev->problem->layout.n_units);
     return gv_problem_f(ev->problem, ev->pt, z);
+}
+/* Inclusive-KL problems: log p(x_g | z) and log p(x_g, z) of group g, counted as one evaluation each
+ * (the cost unit of that objective kind is the log-likelihood evaluation; n_f counts them). */
+static inline double gv_eval_log_lik(gv_eval *ev, int g, const int *z)
+{
+    ev->n_f++;
+    return ev->problem->type->ikl->log_lik(ev->problem, g, z);
+}
+static inline double gv_eval_log_joint(gv_eval *ev, int g, const int *z)
+{
+    const gv_ikl_hooks *h = ev->problem->type->ikl;
+    ev->n_f++;
+    return h->log_prior(ev->problem, g, z) + h->log_lik(ev->problem, g, z);
 }
 static inline double gv_eval_ftilde(gv_eval *ev, const double *y)
 {
@@ -80,7 +98,11 @@ typedef struct gv_estimator_type {
                                * (estimators/layerwise.c) when not `hierarchical` itself: its estimate is
                                * linear in the f values it evaluates, with coefficients free of the
                                * noise inside f, and any f~ control variate is unbiased for any fixed f~ */
-    const char *cost;         /* f evaluations per estimate, as a formula of K */
+    int wrt_phi;              /* 1 = estimate writes a gradient with respect to the problem's outer
+                               * parameters (n_outer values, at ev->phi), not eta: sleep, whose
+                               * simulated data points have no eta (inclusive-KL problems only) */
+    const char *cost;         /* f evaluations per estimate, as a formula of K (inclusive-KL:
+                               * log p(x | z) evaluations) */
     const gv_optdoc *options; /* terminated by {NULL} */
     size_t state_size;        /* zeroed before init */
 

@@ -56,7 +56,8 @@ int gv_estimator_registry_check(char *err)
     for (const gv_estimator_type *const *t = gv_estimator_types; *t; t++) {
         const gv_estimator_type *e = *t;
         if (!e->name || !e->description || !e->citation || !e->init || !e->estimate || !e->cost ||
-            e->min_K < 1 || e->K_multiple < 1 || !e->units || !e->objective)
+            e->min_K < 1 || e->K_multiple < 1 || !e->units || !e->objective ||
+            (e->wrt_phi && e->objective != GV_OBJ_INCLUSIVE_KL))
             return gv_err(err, "estimator registry: entry '%s' lacks a required field or hook",
                           e->name ? e->name : "(unnamed)"), GV_EFAIL;
         if (e->hierarchical && e->layerwise)
@@ -96,8 +97,15 @@ static void names_with(int layerwise, char *buf, size_t len)
 int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int K, char *msg)
 {
     char a[64], b[64];
-    if (t->objective != p->type->objective)
-        return gv_err(msg, "%s estimates a different objective kind than problem %s", t->name, p->type->name), -1;
+    if (t->objective != p->type->objective) {
+        static const char *const kind[] = {"?", "expectation", "inclusive-kl"};
+        return gv_err(msg, "%s estimates the %s objective; problem %s has objective kind %s", t->name,
+                      kind[t->objective == GV_OBJ_INCLUSIVE_KL ? 2 : 1], p->type->name,
+                      kind[p->type->objective == GV_OBJ_INCLUSIVE_KL ? 2 : 1]), -1;
+    }
+    if (t->wrt_phi && (p->n_outer == 0 || !p->type->ikl || !p->type->ikl->sample_joint))
+        return gv_err(msg, "%s estimates a gradient in the outer parameters phi of an amortised q(z | x) from simulated "
+                      "data; problem %s has no amortised encoder it can simulate for", t->name, p->type->name), -1;
     if ((p->layout.kinds & ~t->units) != 0)
         return gv_err(msg, "%s supports %s units; problem %s has %s units", t->name,
                       gv_unit_kind_names(t->units, a, sizeof a), p->type->name,

@@ -154,8 +154,15 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
         snprintf(row->message, sizeof row->message, "%s", msg);
         return GV_OK;
     }
-    const int P = p->layout.n_params;
-    gv_eval ev0 = {.problem = p, .pt = pt, .exact = ex};
+    /* The estimate's coordinates: eta (n_params), or phi (n_outer) for an estimator that estimates the
+     * outer parameters' gradient directly (wrt_phi: sleep).  Twins in row->outer: the phi-gradient mapped
+     * through outer_vjp (problems with outer parameters), then the model-marginal phi-reference of an
+     * inclusive-KL problem that has one (wrt=phi-marginal). */
+    const int wphi = warm->type->wrt_phi, Q = p->n_outer;
+    const int P = wphi ? Q : p->layout.n_params;
+    const int QO = Q && !wphi ? Q : 0, QM = ex->marg_grad ? Q : 0;
+    if (wphi) row->wrt = "phi", row->P = P;
+    gv_eval ev0 = {.problem = p, .pt = pt, .phi = p->phi, .exact = ex};
 
     /* Warm-up: W estimates with adapt after each.  An estimator without learned state but with
      * copy_learned (caches that are a function of the point, e.g. CARMS-I's weight tables) gets one
@@ -180,16 +187,17 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
     }
 
     const long nb = gv_engine_blocks(o->R);
-    const int Q = p->n_outer; /* outer coordinates (0: none) */
-    gv_block_stats *bs = calloc((size_t)nb, sizeof *bs), *bo = Q ? calloc((size_t)nb, sizeof *bo) : NULL;
+    gv_block_stats *bs = calloc((size_t)nb, sizeof *bs), *bo = QO ? calloc((size_t)nb, sizeof *bo) : NULL;
+    gv_block_stats *bm = QM ? calloc((size_t)nb, sizeof *bm) : NULL;
     int *bfail = calloc((size_t)nb, sizeof *bfail);
     double *ophi = Q ? malloc((size_t)Q * sizeof(double)) : NULL; /* exact phi-gradient */
-    if (!bs || !bfail || (Q && (!bo || !ophi))) {
-        free(bs), free(bo), free(bfail), free(ophi), gv_estimator_free(warm);
+    if (!bs || !bfail || (QO && !bo) || (QM && !bm) || (Q && !ophi)) {
+        free(bs), free(bo), free(bm), free(bfail), free(ophi), gv_estimator_free(warm);
         snprintf(row->message, sizeof row->message, "out of memory");
         return GV_OK;
     }
     if (Q) p->type->outer_vjp(p, ex->grad, ophi);
+    const double *gmain = wphi ? ophi : ex->grad;
     long done = 0;
     char note[GV_ERRLEN] = ""; /* the estimator's remark (same for every block at a frozen point) */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -200,9 +208,9 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
         gv_estimator *e = NULL;
         gsl_rng *r = gv_rng_new(o->rng, gv_stream_seed(o->seed, p->spec, canon, K, b, GV_STREAM_REPLICATE));
         double *G = malloc((size_t)B * P * sizeof(double));
-        double *GO = Q ? malloc((size_t)B * Q * sizeof(double)) : NULL;
-        if (gv_block_stats_init(&bs[b], P) || (Q && (gv_block_stats_init(&bo[b], Q) || !GO)) || !r || !G ||
-            gv_estimator_new(&es, p, K, &e, bmsg)) {
+        double *GO = QO ? malloc((size_t)B * Q * sizeof(double)) : NULL;
+        if (gv_block_stats_init(&bs[b], P) || (QO && (gv_block_stats_init(&bo[b], Q) || !GO)) ||
+            (QM && gv_block_stats_init(&bm[b], Q)) || !r || !G || gv_estimator_new(&es, p, K, &e, bmsg)) {
             bfail[b] = 1;
         } else {
             copy_learned(e, warm);
@@ -230,13 +238,18 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             bs[b].n_grad = (double)ev.n_grad;
             bs[b].n_distinct = nd;
             free(tr.h);
-            gv_block_stats_add(&bs[b], G, n, ex->grad, gv_norm(ex->grad, P));
-            if (Q) {
+            gv_block_stats_add(&bs[b], G, n, gmain, gv_norm(gmain, P));
+            gv_block_stats *twin[2] = {QO ? &bo[b] : NULL, QM ? &bm[b] : NULL};
+            if (QO)
                 for (int i = 0; i < n; i++) p->type->outer_vjp(p, G + (size_t)i * P, GO + (size_t)i * Q);
-                bo[b].nonfinite = bs[b].nonfinite, bo[b].ns = bs[b].ns;
-                bo[b].n_f = bs[b].n_f, bo[b].n_ftilde = bs[b].n_ftilde, bo[b].n_grad = bs[b].n_grad;
-                bo[b].n_distinct = bs[b].n_distinct;
-                gv_block_stats_add(&bo[b], GO, n, ophi, gv_norm(ophi, Q));
+            for (int t = 0; t < 2; t++) {
+                gv_block_stats *w = twin[t];
+                if (!w) continue;
+                w->nonfinite = bs[b].nonfinite, w->ns = bs[b].ns;
+                w->n_f = bs[b].n_f, w->n_ftilde = bs[b].n_ftilde, w->n_grad = bs[b].n_grad;
+                w->n_distinct = bs[b].n_distinct;
+                const double *gs = t == 0 ? ophi : ex->marg_grad;
+                gv_block_stats_add(w, wphi ? G : GO, n, gs, gv_norm(gs, Q));
             }
         }
         if (b == 0 && e && e->type->note) e->type->note(e->state, note, sizeof note);
@@ -258,23 +271,29 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
         snprintf(row->message, sizeof row->message,
                  fail == 2 ? "the estimator reported a failure" : "out of memory");
     } else {
-        finish_row(row, bs, nb, ex->grad, o, note, want_coords);
-        if (Q && (row->outer = malloc(sizeof *row->outer))) {
-            gv_row *ro = row->outer;
+        finish_row(row, bs, nb, gmain, o, note, want_coords);
+        gv_row *last = row;
+        for (int t = 0; t < 2; t++) {
+            gv_block_stats *w = t == 0 ? bo : bm;
+            if (!w || !(last->outer = malloc(sizeof *last->outer))) continue;
+            gv_row *ro = last->outer;
             *ro = *row;
-            ro->wrt = "phi";
+            ro->wrt = t == 0 ? "phi" : "phi-marginal";
             ro->P = Q;
             ro->outer = NULL;
             ro->coord_mean = ro->coord_var = ro->coord_exact = NULL;
-            finish_row(ro, bo, nb, ophi, o, note, want_coords);
+            finish_row(ro, w, nb, t == 0 ? ophi : ex->marg_grad, o, note, want_coords);
+            last = ro;
         }
     }
     for (long b = 0; b < nb; b++) {
         gv_block_stats_free(&bs[b]);
-        if (Q) gv_block_stats_free(&bo[b]);
+        if (QO) gv_block_stats_free(&bo[b]);
+        if (QM) gv_block_stats_free(&bm[b]);
     }
     free(bs);
     free(bo);
+    free(bm);
     free(bfail);
     free(ophi);
     return GV_OK;

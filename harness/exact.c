@@ -22,7 +22,19 @@ void gv_exact_free(gv_exact *ex)
     if (!ex) return;
     free(ex->grad);
     free(ex->cond);
-    ex->grad = ex->cond = NULL;
+    free(ex->marg_grad);
+    ex->grad = ex->cond = ex->marg_grad = NULL;
+}
+
+int gv_exact_marginal(const gv_problem *p, const double *phi, gv_exact *ex, char *err)
+{
+    const gv_ikl_hooks *h = p->type->ikl;
+    if (!h || !h->exact_marginal || p->n_outer == 0) return 1;
+    if (!ex->marg_grad && !(ex->marg_grad = malloc((size_t)p->n_outer * sizeof(double))))
+        return gv_err(err, "out of memory"), -1;
+    int rc = h->exact_marginal(p, phi, &ex->marg_value, ex->marg_grad, err);
+    if (rc) free(ex->marg_grad), ex->marg_grad = NULL;
+    return rc;
 }
 
 double gv_support_size(const gv_layout *L)
@@ -247,6 +259,13 @@ static int exact_hier(const gv_problem *p, const gv_point *pt, double max_states
 int gv_exact_compute(const gv_problem *p, const gv_point *pt, double max_states, int force_enum,
                      gv_exact *ex, char *err)
 {
+    if (p->type->objective == GV_OBJ_INCLUSIVE_KL) { /* the problem's own enumeration of each posterior */
+        if (p->type->exact_grad(p, pt, &ex->value, ex->cond, ex->grad))
+            return gv_err(err, "exact reference of %s failed", p->spec), GV_EFAIL;
+        ex->method = GV_EXACT_CLOSED;
+        ex->states = 0;
+        return GV_OK;
+    }
     if (gv_layout_hierarchical(&p->layout)) return exact_hier(p, pt, max_states, force_enum, ex, err);
     /* count units: the truncated support must hold all but GV_COUNT_TAIL of the mass here */
     for (int i = 0; i < p->layout.n_units; i++) {

@@ -22,6 +22,11 @@ void gv_exact_free(gv_exact *ex);
 int gv_exact_compute(const gv_problem *p, const gv_point *pt, double max_states, int force_enum,
                      gv_exact *ex, char *err);
 
+/* Inclusive-KL problems with an exact model-marginal objective (gv_ikl_hooks.exact_marginal): fill
+ * ex->marg_value and ex->marg_grad (n_outer, malloc'd here; gv_exact_free frees it) at outer parameters
+ * phi.  0; 1 = not available (no hook, or the problem's options leave it out); -1 failed (err). */
+int gv_exact_marginal(const gv_problem *p, const double *phi, gv_exact *ex, char *err);
+
 /* Joint support size (as a double: it may overflow any integer). */
 double gv_support_size(const gv_layout *L);
 

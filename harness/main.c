@@ -185,6 +185,25 @@ int gv_cmd_exact(int argc, char **argv)
                        ex.grad[ed->param]);
             }
         }
+        if (p->type->objective == GV_OBJ_INCLUSIVE_KL) { /* the posteriors: log p(x_g) and marginals m */
+            printf("\ngroup,log_marginal\n");
+            for (int g = 0; g < p->n_groups; g++) printf("%d,%.17g\n", g, p->type->ikl->log_marginal(p, g));
+            printf("\nunit,class,posterior\n");
+            for (int i = 0; i < p->layout.n_units; i++) {
+                const gv_unit *u = &p->layout.units[i];
+                for (int v = u->kind == GV_UNIT_BERNOULLI ? 1 : 0; v < u->ncat; v++)
+                    printf("%d,%d,%.17g\n", i, v, ex.cond[u->cond + v]);
+            }
+            char merr[GV_ERRLEN] = "";
+            int mr = gv_exact_marginal(p, p->phi, &ex, merr);
+            if (mr == 0) {
+                printf("\nmodel_marginal_objective,%.17g\nouter,phi,marginal_grad\n", ex.marg_value);
+                for (int k = 0; k < p->n_outer; k++) printf("%d,%.17g,%.17g\n", k, p->phi[k], ex.marg_grad[k]);
+            } else if (mr < 0) {
+                fprintf(stderr, "gradvar exact: model-marginal reference: %s\n", merr);
+                rc = GV_EFAIL;
+            }
+        }
         if (p->n_outer > 0) { /* the outer parameters' gradient J^T g_eta */
             double *gphi = malloc((size_t)p->n_outer * sizeof(double));
             if (gphi) {

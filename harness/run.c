@@ -220,6 +220,7 @@ int gv_run_exec(const gv_run_args *a, const char *command, gv_row **rows_out, in
         int have_ex = have_pt && gv_exact_alloc(&ex, &p->layout) == 0;
         int xrc = have_ex ? gv_exact_compute(p, &pt, a->max_states, 0, &ex, xerr) : GV_EFAIL;
         if (!have_ex) snprintf(xerr, sizeof xerr, "out of memory");
+        if (!xrc && gv_exact_marginal(p, p->phi, &ex, xerr) < 0) xrc = GV_EFAIL; /* 1: none, fine */
         if (xrc && single) {
             snprintf(err, GV_ERRLEN, "%s", xerr);
             rc = xrc;

@@ -19,7 +19,7 @@
  * z's cache into that of z with bit d flipped (called with z before the flip).  log_lik_flip NULL:
  * the sampler flips the bit and calls log_lik.  Either way one call is one log-likelihood evaluation.
  * aux_dim > 0 needs all three. */
-typedef struct {
+typedef struct gv_smc_target {
     int D;
     void *ctx;
     double (*log_prior)(void *ctx, const int *z);                        /* log p(z) */

@@ -522,7 +522,9 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
     gv_exact ex;
     /* x: the optimised parameters (eta itself, or phi with eta = eta(phi)); gx: the step's gradient in x;
      * th / gth / n1 / n2: the model's parameters, gradient and moments */
-    double *eta = malloc((size_t)P * sizeof(double)), *g = malloc((size_t)P * sizeof(double));
+    /* an estimator of the phi-gradient itself (wrt_phi: sleep) writes NX values, not P */
+    const int wphi = e->type->wrt_phi, PG = wphi ? NX : P;
+    double *eta = malloc((size_t)P * sizeof(double)), *g = malloc((size_t)PG * sizeof(double));
     double *x = malloc((size_t)NX * sizeof(double)), *gx = malloc((size_t)NX * sizeof(double));
     double *m1 = calloc((size_t)NX, sizeof(double)), *m2 = calloc((size_t)NX, sizeof(double));
     double *th = malloc((size_t)(NM + 1) * sizeof(double)), *gth = malloc((size_t)(NM + 1) * sizeof(double));
@@ -542,7 +544,7 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
     memcpy(eta, p->eta, (size_t)P * sizeof(double));
     memcpy(x, outer ? p->phi : p->eta, (size_t)NX * sizeof(double));
     if (NM) memcpy(th, theta0, (size_t)NM * sizeof(double));
-    gv_eval ev = {.problem = p, .pt = &pt, .exact = &ex};
+    gv_eval ev = {.problem = p, .pt = &pt, .phi = outer ? x : NULL, .exact = &ex};
     const double sign = a->maximise ? 1.0 : -1.0;
     double t0 = gv_now_s(), last_save = t0, b1t = 1, b2t = 1;
     rc = GV_OK;
@@ -591,13 +593,13 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
             last_save = gv_now_s();
         }
         if (e->type->schedule) e->type->schedule(e->state, step);
-        memset(g, 0, (size_t)P * sizeof(double));
+        memset(g, 0, (size_t)PG * sizeof(double));
         if (e->type->estimate(e->state, &ev, K, r, g)) {
             end_row(o, e->spec, K, seed, step, "error", "the estimator failed");
             break;
         }
         int finite = 1;
-        for (int q = 0; q < P; q++) finite &= isfinite(g[q]) != 0;
+        for (int q = 0; q < PG; q++) finite &= isfinite(g[q]) != 0;
         if (NM) { /* the model's stochastic gradient from K fresh samples of q at this point */
             memset(gth, 0, (size_t)NM * sizeof(double));
             for (int k = 0; k < K; k++) {
@@ -611,8 +613,8 @@ static int trajectory(const train_args *a, gv_problem *p, const char *es_text, i
             break;
         }
         if (e->type->adapt) e->type->adapt(e->state, &ev);
-        if (outer) p->type->outer_vjp(p, g, gx);
-        else memcpy(gx, g, (size_t)P * sizeof(double));
+        if (outer && !wphi) p->type->outer_vjp(p, g, gx);
+        else memcpy(gx, g, (size_t)NX * sizeof(double));
         b1t *= ADAM_B1, b2t *= ADAM_B2;
         for (int q = 0; q < NX; q++) x[q] += sign * a->lr * opt_step(a->opt, gx[q], &m1[q], &m2[q], b1t, b2t);
         if (NM) {

@@ -15,6 +15,38 @@
 #include "harness/core.h"
 
 struct gv_problem;
+struct gv_smc_target; /* harness/smc.h */
+
+/* Inclusive-KL problems (objective GV_OBJ_INCLUSIVE_KL; issue #7).  The objective is
+ *   L(eta) = sum_g KL(p(z_g | x_g) || q_eta(z_g)),
+ * q factorised over the layout's units (Bernoulli or categorical), which form p->n_groups consecutive
+ * groups of p->group_units units each: group g holds the latents of data point x_g, with its own
+ * posterior p(z_g | x_g) ∝ p(z_g) p(x_g | z_g).  The exact reference is the type's exact_grad hook
+ * (required): *value = L, cond[unit.cond + v] = p(z_unit = v | x_g) (the posterior marginals m),
+ * grad = dL/deta = -(m - theta) (Bernoulli logit), -(m_c - pi_c) (categorical logit c).
+ * Estimators see the model only through these hooks (z = one group's group_units values; all
+ * read-only, thread-safe): */
+typedef struct gv_ikl_hooks {
+    double (*log_prior)(const struct gv_problem *p, int g, const int *z);    /* log p(z_g) */
+    double (*log_lik)(const struct gv_problem *p, int g, const int *z);      /* log p(x_g | z_g): the cost unit */
+    void (*sample_prior)(const struct gv_problem *p, int g, gsl_rng *r, int *z); /* z_g ~ p(z_g) */
+    double (*log_marginal)(const struct gv_problem *p, int g);                /* exact log p(x_g) */
+    /* Optional: a tempered-SMC target for group g with the problem's fast path, its context in ctx
+     * (smc_ctx_size bytes, which must outlive t); 0 or -1.  Without it gv_ikl_smc_target (harness/ikl.h)
+     * builds one from the three hooks above. */
+    int (*smc_target)(const struct gv_problem *p, int g, void *ctx, struct gv_smc_target *t);
+    size_t smc_ctx_size;
+    /* Optional amortisation (p->n_outer > 0: q(z | x) = q_phi, eta_g = eta_phi(x_g)), for sleep:
+     * x_dim doubles per data point; sample_joint draws (z, x) ~ p(z) p(x | z) (one group's z);
+     * score_phi adds w * d/dphi log q_phi(z | x) to gphi (n_outer). */
+    int x_dim;
+    void (*sample_joint)(const struct gv_problem *p, gsl_rng *r, int *z, double *x);
+    void (*score_phi)(const struct gv_problem *p, const double *phi, const double *x, const int *z, double w,
+                      double *gphi);
+    /* Optional: the model-marginal objective E_{p(x)} KL(p(z | x) || q_phi(z | x)) (per data point) and
+     * its phi-gradient, exactly (tiny models: x enumerable); 0, 1 = not available here (why in err), -1 failed. */
+    int (*exact_marginal)(const struct gv_problem *p, const double *phi, double *value, double *gphi, char *err);
+} gv_ikl_hooks;
 
 typedef struct gv_problem_type {
     const char *name;
@@ -75,6 +107,9 @@ typedef struct gv_problem_type {
      * set: set 0 = the training pool, 1 = the test set.  *value = mean objective (the ELBO),
      * *logml = mean log-marginal likelihood log p(x).  0; 1 = the problem has no such set; -1 = failed. */
     int (*evaluate)(const struct gv_problem *p, const double *phi, int set, double *value, double *logml);
+
+    /* Inclusive-KL problems: the model (required for that objective kind; NULL otherwise). */
+    const gv_ikl_hooks *ikl;
 } gv_problem_type;
 
 typedef struct gv_problem {
@@ -85,6 +120,7 @@ typedef struct gv_problem {
     int n_outer;              /* outer parameters phi (0: none) */
     double *phi;              /* phi0, n_outer (malloc'd by init when n_outer > 0) */
     int n_model;              /* model parameters theta (model_get / model_set; 0: none) */
+    int n_groups, group_units; /* inclusive-KL problems: data points and latent units per point */
     char spec[GV_SPECLEN];    /* canonical spec: identity in CSV rows and RNG streams */
 } gv_problem;
 

@@ -32,9 +32,18 @@ int gv_problem_registry_check(char *err)
 {
     for (const gv_problem_type *const *t = gv_problem_types; *t; t++) {
         const gv_problem_type *e = *t;
-        if (!e->name || !e->description || !e->citation || !e->init || !e->f == !e->f_at || !e->objective)
-            return gv_err(err, "problem registry: entry '%s' lacks a required field or hook (or gives both f and f_at)",
-                          e->name ? e->name : "(unnamed)"), GV_EFAIL;
+        const int ikl = e->objective == GV_OBJ_INCLUSIVE_KL;
+        if (!e->name || !e->description || !e->citation || !e->init || !e->objective ||
+            (ikl ? e->f || e->f_at : !e->f == !e->f_at))
+            return gv_err(err, "problem registry: entry '%s' lacks a required field or hook (or gives both f and f_at, "
+                          "or f on an inclusive-KL problem)", e->name ? e->name : "(unnamed)"), GV_EFAIL;
+        if (ikl != (e->ikl != NULL) ||
+            (ikl && (!e->exact_grad || !e->ikl->log_prior || !e->ikl->log_lik || !e->ikl->sample_prior ||
+                     !e->ikl->log_marginal || (e->ikl->smc_target && !e->ikl->smc_ctx_size) ||
+                     !e->ikl->sample_joint != !e->ikl->score_phi)))
+            return gv_err(err, "problem registry: '%s': an inclusive-KL problem needs exact_grad and the ikl hooks "
+                          "log_prior, log_lik, sample_prior, log_marginal (and sample_joint with score_phi, or neither); "
+                          "other problems must not have them", e->name), GV_EFAIL;
         if (!e->ftilde != !e->grad_ftilde || !e->ftilde_at != !e->grad_ftilde_at || (e->ftilde && e->ftilde_at))
             return gv_err(err, "problem registry: '%s' must give both f~ and its gradient (plain or _at), or neither",
                           e->name), GV_EFAIL;
