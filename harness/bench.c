@@ -1,11 +1,12 @@
 /* bench.c — `gradvar bench [SUITE]`: run every entry of a suite file, write DIR/NAME.csv (+ .meta)
  * per entry and DIR/REPORT.md.  Suite format (line-oriented):
  *     # comment            blank lines and '#' lines are ignored
- *     NAME [figures=K1,K2] [train] ARGS...
+ *     NAME [figures=K1,K2] [train|smc] ARGS...
  *          NAME = [A-Za-z0-9_-]+, unique; ARGS = arguments of `gradvar run` (or of `gradvar train`
- *          after the word train), without -o; figures= the figure kinds to draw (plots/KIND.gp;
- *          default var-vs-K,bias-var for run entries, trajectory for train entries); a trailing
- *          backslash continues the line.
+ *          after the word train, of `gradvar smc` after the word smc), without -o; figures= the
+ *          figure kinds to draw (plots/KIND.gp; default var-vs-K,bias-var for run entries,
+ *          trajectory for train entries, evidence for smc entries); a trailing backslash continues
+ *          the line.
  * Every line is parsed and validated before anything runs.  Besides DIR/NAME.csv (+ .meta) and
  * DIR/REPORT.md, bench writes DIR/figures.mk: one make rule per (entry, figure), which
  * `make plots` includes. */
@@ -18,7 +19,7 @@
 #include "harness/cli.h"
 
 const char *const gv_figure_kinds[] = {"basket",     "basket-theta", "bias-var", "budget", "coord-var", "cosine",
-                                       "learning",   "tau-sweep",    "trajectory", "trunc", "var-vs-K", NULL};
+                                       "evidence",   "learning",   "tau-sweep",    "trajectory", "trunc", "var-vs-K", NULL};
 /* The file a figure kind reads: the entry's CSV, its FILE.basket.csv (basket kinds), its
  * FILE.coord.csv (coord-var: a run entry with --per-coord) or its FILE.seeds.csv (learning: a train
  * entry over several seeds or on a problem with held-out sets). */
@@ -29,11 +30,12 @@ static const char *figure_input(const char *kind)
 }
 static const char *const run_figures[] = {"var-vs-K", "bias-var", NULL};
 static const char *const train_figures[] = {"trajectory", NULL};
+static const char *const smc_figures[] = {"evidence", NULL};
 
 typedef struct {
     char name[128];
     int line;
-    int train;
+    int train, smc;
     const char *figs[8];
     char figbuf[256];
     char *text;   /* owns the tokens */
@@ -45,7 +47,8 @@ typedef struct {
 
 static const char bench_usage[] =
     "usage: gradvar bench [SUITE] [--out DIR] [--seed S] [--threads N] [--no-timing] [--check] [-q]\n"
-    "Runs each line of SUITE (default bench/default.suite): 'NAME  <gradvar run arguments>'.\n"
+    "Runs each line of SUITE (default bench/default.suite): 'NAME [figures=..] [train|smc] <arguments>'\n"
+    "(the arguments of gradvar run, or of gradvar train / gradvar smc after that word).\n"
     "Writes DIR/NAME.csv and DIR/NAME.meta per entry (default DIR = results) and DIR/REPORT.md.\n"
     "--seed overrides every entry's seed; figures are drawn by `make plots`.\n"
     "--check validates every line (names, options, figure kinds, data files) and runs nothing.\n";
@@ -150,14 +153,14 @@ static int read_suite(const char *path, entry_t **out, int *n, char *err)
             if (rc) break;
             tok = strtok_r(NULL, " \t", &save);
         }
-        if (tok && !strcmp(tok, "train")) {
-            e->train = 1;
+        if (tok && (!strcmp(tok, "train") || !strcmp(tok, "smc"))) {
+            e->train = !strcmp(tok, "train"), e->smc = !e->train;
             tok = strtok_r(NULL, " \t", &save);
         }
+        const char *const *defaults = e->train ? train_figures : e->smc ? smc_figures : run_figures;
         if (!e->figs[0])
-            for (int k = 0; (e->train ? train_figures : run_figures)[k]; k++)
-                e->figs[k] = (e->train ? train_figures : run_figures)[k];
-        e->argv[e->argc++] = e->train ? "train" : "run";
+            for (int k = 0; defaults[k]; k++) e->figs[k] = defaults[k];
+        e->argv[e->argc++] = e->train ? "train" : e->smc ? "smc" : "run";
         for (; tok; tok = strtok_r(NULL, " \t", &save)) {
             if (e->argc >= 240) {
                 rc = GV_EUSAGE;
@@ -256,6 +259,8 @@ int gv_cmd_bench(int argc, char **argv)
         int prc;
         if (e->train) {
             prc = gv_train_run(e->argc, e->argv, 1, NULL, NULL, perr);
+        } else if (e->smc) {
+            prc = gv_smc_main(e->argc, e->argv, 1, NULL, NULL, perr);
         } else {
             prc = gv_run_parse(e->argc, e->argv, &e->args, perr);
             if (!prc) prc = gv_run_validate(&e->args, perr);
@@ -268,6 +273,11 @@ int gv_cmd_bench(int argc, char **argv)
             } else if (!strcmp(e->figs[k], "learning") && !e->train) {
                 prc = GV_EUSAGE;
                 snprintf(perr, sizeof perr, "figure learning needs a train entry (it reads %s.seeds.csv)", e->name);
+            } else if ((strcmp(e->figs[k], "evidence") == 0) != e->smc) {
+                prc = GV_EUSAGE;
+                snprintf(perr, sizeof perr, e->smc ? "figure %s cannot be drawn from an smc entry (its kind: evidence)"
+                                                   : "figure %s needs an smc entry (the word smc before the arguments)",
+                         e->figs[k]);
             }
         if (prc) {
             rc = GV_EUSAGE;
@@ -286,6 +296,8 @@ int gv_cmd_bench(int argc, char **argv)
     int *nrows = calloc((size_t)(n ? n : 1), sizeof *nrows);
     gv_traj_summary **trajs = calloc((size_t)(n ? n : 1), sizeof *trajs);
     int *ntrajs = calloc((size_t)(n ? n : 1), sizeof *ntrajs);
+    gv_smc_row **smcs = calloc((size_t)(n ? n : 1), sizeof *smcs);
+    int *nsmcs = calloc((size_t)(n ? n : 1), sizeof *nsmcs);
     int done = 0;
     for (int i = 0; i < n && !rc; i++) {
         entry_t *e = &E[i];
@@ -295,13 +307,15 @@ int gv_cmd_bench(int argc, char **argv)
         char xerr[GV_ERRLEN];
         int xrc;
         if (e->train) xrc = gv_train_run(e->argc, e->argv, 0, &trajs[i], &ntrajs[i], xerr);
+        else if (e->smc) xrc = gv_smc_main(e->argc, e->argv, 0, &smcs[i], &nsmcs[i], xerr);
         else xrc = gv_run_exec(&e->args, cmd, &rows[i], &nrows[i], xerr);
         if (xrc) {
             rc = xrc;
             gv_err(err, "%s:%d (%s): %s", suite, e->line, e->name, xerr);
         }
         rep[i] = (gv_report_entry){.name = e->name, .rows = rows[i], .n = nrows[i], .R = e->args.R,
-                                   .traj = trajs[i], .ntraj = ntrajs[i], .figures = e->figs};
+                                   .traj = trajs[i], .ntraj = ntrajs[i], .figures = e->figs,
+                                   .smc = smcs[i], .nsmc = nsmcs[i]};
         done = i + 1;
     }
     if (done) { /* the report covers whatever finished */
@@ -318,9 +332,10 @@ int gv_cmd_bench(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         if (rows[i]) gv_rows_free(rows[i], nrows[i]);
         free(trajs[i]);
+        free(smcs[i]);
         gv_run_args_free(&E[i].args);
         free(E[i].text);
     }
-    free(rows), free(nrows), free(trajs), free(ntrajs), free(rep), free(E);
+    free(rows), free(nrows), free(trajs), free(ntrajs), free(smcs), free(nsmcs), free(rep), free(E);
     return rc;
 }

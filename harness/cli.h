@@ -69,6 +69,13 @@ typedef struct {
 } gv_traj_summary;
 int gv_train_run(int argc, char **argv, int validate_only, gv_traj_summary **sum, int *nsum, char *err);
 
+/* Evidence of tempered SMC (harness/smcrun.c).  argv[0] is "smc".  One row per (problem, data point,
+ * config, K), plus one over the data points (opaque here; *rows is one malloc'd array: free()).
+ * Returns GV_OK, GV_EUSAGE, GV_EFAIL or -2 for --help; with validate_only nothing runs. */
+typedef struct gv_smc_row gv_smc_row;
+int gv_smc_main(int argc, char **argv, int validate_only, gv_smc_row **rows, int *nrows, char *err);
+int gv_cmd_smc(int argc, char **argv);
+
 /* Report (harness/report.c): markdown tables + figure links for a finished suite. */
 typedef struct {
     const char *name;
@@ -78,7 +85,11 @@ typedef struct {
     const gv_traj_summary *traj; /* train entries */
     int ntraj;
     const char *const *figures; /* figure kinds drawn for this entry, NULL-terminated */
+    const gv_smc_row *smc;      /* smc entries */
+    int nsmc;
 } gv_report_entry;
+/* The table of an smc entry (harness/smcrun.c); nothing for other entries. */
+void gv_smc_report(FILE *f, const gv_report_entry *e);
 
 /* Figure kinds a suite entry may ask for (each has plots/KIND.gp); NULL-terminated. */
 extern const char *const gv_figure_kinds[];

@@ -1,4 +1,4 @@
-/* main.c — the gradvar command line: list, exact, run, describe, bench. */
+/* main.c — the gradvar command line: list, exact, run, train, smc, describe, bench. */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@ static const char usage[] =
     "  exact -p SPEC                        exact objective and gradient (closed form or enumeration)\n"
     "  run -p SPEC -e EST,.. -K K,.. -R N   frozen-point replicates -> CSV summary rows\n"
     "  train -p SPEC -e EST,.. --steps N    optimise with each estimator; exact objective vs step\n"
+    "  smc -p SPEC -K K,.. --config CFG     tempered-SMC evidence E[Z^]/p(x) on inclusive-KL problems\n"
     "  describe -p SPEC [--params OUT.csv]  a problem's options, layout and parameters\n"
     "  bench [SUITE] [--out DIR]            run a suite file -> DIR/*.csv, DIR/REPORT.md\n"
     "  --version, --help\n"
@@ -311,9 +312,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "--version")) return printf("gradvar %s (%s)\n", GV_VERSION, GV_GIT_HASH), GV_OK;
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         {"bench", gv_cmd_bench}, {"describe", gv_cmd_describe}, {"exact", gv_cmd_exact},
-        {"list", gv_cmd_list},   {"run", gv_cmd_run},     {"train", gv_cmd_train}};
+        {"list", gv_cmd_list},   {"run", gv_cmd_run},     {"smc", gv_cmd_smc},
+        {"train", gv_cmd_train}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmds[i].name, cmd)) return cmds[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "gradvar: unknown command '%s'; valid commands: bench, describe, exact, list, run, train\n", cmd);
+    fprintf(stderr, "gradvar: unknown command '%s'; valid commands: bench, describe, exact, list, run, smc, train\n", cmd);
     return GV_EUSAGE;
 }

@@ -410,6 +410,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
         if (has_figure(e, "budget")) budget_table(f, e);
         if (has_figure(e, "coord-var")) coord_table(f, e);
         if (has_figure(e, "cosine")) cosine_table(f, e);
+        gv_smc_report(f, e);
         fputc('\n', f);
         for (int k = 0; e->figures && e->figures[k]; k++)
             fprintf(f, "![%s: %s](../plots/%s-%s.png)\n", e->name, e->figures[k], e->name, e->figures[k]);
