@@ -6,7 +6,9 @@
  * per estimate and per evaluation; the whole frozen-point engine (statistics included) per
  * estimate; and the generic enumeration rate.
  * And the categorical cost: carms, carms-gumbel, arsm vs rloo at C = 3, 10, 30 (categorical_costs),
- * and the sigmoid belief net's exact enumeration at D = 20 (sbn_costs).
+ * and the sigmoid belief net's exact enumeration at D = 20 (sbn_costs), and the tempered SMC sampler
+ * (smc_costs: Gibbs vs Metropolis, with and without the single-flip fast path, per log-likelihood
+ * evaluation).
  * Usage: build/bench/speed [N_ESTIMATES] [--cost-csv FILE] [--cat-cost-csv FILE]  (the cost tables as
  * CSV, which `make bench` writes to results/cost.csv and results/cost-categorical.csv and `gradvar
  * bench` copies into REPORT.md). */
@@ -22,6 +24,7 @@
 #include "harness/output.h"
 #include "harness/exact.h"
 #include "harness/rng.h"
+#include "harness/smc.h"
 #include "estimators/carms.h"
 #include "problems/sbn.h"
 
@@ -258,6 +261,73 @@ static void sbn_costs(const char *csv)
     gv_problem_free(p);
 }
 
+/* Tempered SMC (harness/smc.c) on the model of sbn-posterior:preset=multimodal (D = 16, P = 16, decoder
+ * weights N(0, 9)), data point 0, K = 64, adaptive schedule, one move per step: Gibbs and Metropolis
+ * (D flips per move), each with the sbn adapter's cached-activation flip path (O(P) per evaluation)
+ * and without it (log p(x|z) recomputed, O(DP)).  Interleaved, best of rounds, one thread; reported
+ * per log-likelihood evaluation (#7's cost unit; the schedules differ between kernels, so per run is
+ * not comparable) and as ratios to Gibbs with the fast path. */
+static void smc_costs(int rounds)
+{
+    char err[GV_ERRLEN];
+    gv_problem *p;
+    if (gv_problem_new("sbn:D=16,P=16,scale=3", &p, err)) {
+        fprintf(stderr, "speed: %s\n", err);
+        return;
+    }
+    enum { NV = 4, RUNS = 20 };
+    static const char *const names[NV] = {"gibbs, fast flips", "gibbs, no fast path", "metropolis, fast flips",
+                                          "metropolis, no fast path"};
+    double best[NV], evals[NV] = {0}, logz[NV] = {0};
+    gv_smc_sbn ad[NV];
+    gv_smc_target t[NV];
+    gv_smc_options o[NV];
+    for (int v = 0; v < NV; v++) {
+        best[v] = INFINITY;
+        gv_smc_options_default(&o[v], 64);
+        o[v].kernel = v < 2 ? GV_SMC_GIBBS : GV_SMC_METROPOLIS;
+        if (gv_smc_sbn_target(p, 0, v % 2 == 0, &ad[v], &t[v])) {
+            fprintf(stderr, "speed: no SMC target for the sbn\n");
+            gv_problem_free(p);
+            return;
+        }
+    }
+    gv_smc_result res[NV];
+    for (int v = 0; v < NV; v++)
+        if (gv_smc_result_alloc(&res[v], 64, &t[v])) {
+            fprintf(stderr, "speed: out of memory\n");
+            while (v--) gv_smc_result_free(&res[v]);
+            gv_problem_free(p);
+            return;
+        }
+    for (int r = 0; r < rounds; r++)
+        for (int v = 0; v < NV; v++) {
+            gsl_rng *g = gv_rng_new(gv_rng_default(), 11); /* the same runs in every round */
+            double n = 0, lz = 0, t0 = now();
+            for (int k = 0; k < RUNS; k++) {
+                if (gv_smc_run(&t[v], &o[v], g, &res[v], err)) fprintf(stderr, "speed: %s\n", err);
+                n += (double)res[v].n_loglik, lz += res[v].log_z;
+            }
+            const double dt = now() - t0;
+            if (dt < best[v]) best[v] = dt;
+            evals[v] = n / RUNS, logz[v] = lz / RUNS;
+            gsl_rng_free(g);
+        }
+    printf("  tempered SMC (sbn D=16 P=16 scale=3, point 0, K=64, adaptive, 1 move/step; %d runs, best of %d "
+           "rounds, 1 thread):\n    %-26s %10s %12s %12s %10s %10s\n", RUNS, rounds, "kernel", "ms/run",
+           "evals/run", "ns/eval", "x gibbs", "mean logZ");
+    const double ref = best[0] / RUNS / evals[0];
+    for (int v = 0; v < NV; v++) {
+        const double per = best[v] / RUNS / evals[v];
+        printf("    %-26s %10.3f %12.0f %12.1f %10.2f %10.4f\n", names[v], 1e3 * best[v] / RUNS, evals[v], 1e9 * per,
+               per / ref, logz[v]);
+    }
+    printf("    fast-path speed-up per evaluation: gibbs %.2fx, metropolis %.2fx\n",
+           (best[1] / evals[1]) / (best[0] / evals[0]), (best[3] / evals[3]) / (best[2] / evals[2]));
+    for (int v = 0; v < NV; v++) gv_smc_result_free(&res[v]);
+    gv_problem_free(p);
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
@@ -355,6 +425,7 @@ int main(int argc, char **argv)
     gv_row_free(&row);
 
     sbn_costs(sbn_csv);
+    smc_costs(rounds);
 
     /* enumeration rate */
     gv_problem *pc;
