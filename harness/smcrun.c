@@ -478,7 +478,7 @@ void gv_smc_report(FILE *f, const gv_report_entry *e)
 {
     if (!e->smc || e->nsmc == 0) return;
     fprintf(f, "Evidence of tempered SMC (`gradvar smc`; raw rows, one per data point, in `%s.csv`): E[Ẑ]/p(x) over "
-               "independent sampler runs ± 1 standard error, z = (ratio − 1)/SE; **biased?** when |z| > %.0f. A fixed "
+               "R = %ld independent sampler runs per data point ± 1 standard error, z = (ratio − 1)/SE; **biased?** when |z| > %.0f. A fixed "
                "schedule with weight-first order is exactly unbiased; the SE is computed from the runs themselves, so "
                "a heavy right tail of Ẑ (few particles, a multimodal posterior) makes it optimistic and z then tends "
                "to be negative. E log(Ẑ/p) < 0 by Jensen even when Ẑ is unbiased. Problems with several data points "
@@ -486,7 +486,7 @@ void gv_smc_report(FILE *f, const gv_report_entry *e)
                "counts the per-point rows with |z| > %.0f.\n\n"
                "| problem | points | config | K | E[Ẑ]/p(x) ± SE | z | biased? | points flagged | E log(Ẑ/p(x)) | "
                "log-lik evaluations | status |\n|---|---|---|---:|---:|---:|:-:|---:|---:|---:|---|\n",
-            e->name, SMC_Z_FLAG, SMC_Z_FLAG);
+            e->name, e->smc[0].runs, SMC_Z_FLAG, SMC_Z_FLAG);
     int flagged = 0, npts = 0;
     for (int i = 0; i < e->nsmc; i++) {
         const gv_smc_row *w = &e->smc[i];

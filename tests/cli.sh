@@ -312,5 +312,60 @@ awk -F, 'NR == 2 { a = $(NF-4) } END { exit !($(NF-1) == "ok" && $(NF-4) > a + 0
 expect 0 "" $G describe -p sbn:N=3,params="$T/trained4.csv" --params "$T/trained5.csv"
 cmp -s "$T/trained4.csv" "$T/trained5.csv" && ok || bad "two-layer sbn train --save-params: load -> dump differs"
 
+# gradvar smc: the evidence of tempered SMC against the exact log p(x) on a tiny sbn-posterior
+# (fixed seed: the z-scores below are fixed numbers, |z| < 4 has a false-alarm rate of 6e-5 each)
+SP=sbn-posterior:D=4,P=8,N=2,scale=2
+expect 0 "usage: gradvar smc" $G smc --help
+expect 0 "" $G smc -p $SP -K 8 -R 1000 --config linear:T=4 --config linear:T=2,order=move-first -o "$T/ev1.csv" --no-timing --threads 1 -q
+[ "$(head -1 "$T/ev1.csv")" = "problem,group,config,K,runs,seed,log_marginal,ratio_mean,ratio_se,ratio_z,log_ratio_mean,log_ratio_sd,collapsed,steps_mean,loglik_evals_mean,resample_mean,ns_per_run,status,message" ] \
+    && ok || bad "smc header"
+sed 's/"[^"]*"/Q/g' "$T/ev1.csv" >"$T/ev1q.csv"
+# 2 configs x (2 data points + their aggregate); a fixed schedule, weight-first: unbiased
+[ "$(grep -c ',ok,$' "$T/ev1q.csv")" -eq 6 ] && ok || bad "smc: 6 ok rows expected"
+awk -F, '$3 == "linear:T=4" { n++; z = $10 < 0 ? -$10 : $10; if (z >= 4 || $17 != "" || $14 != 4 || $15 != 8 * (1 + 4 * 4)) bad = 1 }
+    END { exit !(n == 3 && !bad) }' "$T/ev1q.csv" && ok || bad "smc linear weight-first: |z| < 4, 4 steps, K(1 + T D) evaluations, empty ns_per_run"
+grep -q '^Q,all,linear:T=4,8,2000,1,' "$T/ev1q.csv" && ok || bad "smc: the aggregate row counts the runs of both data points"
+# move-first at T = 2 (the authors' order) overestimates p(x): E[Z^]/p(x) clearly above 1
+awk -F, '$2 == "all" && $3 == "Q" { found = 1; if (!($8 > 1.3 && $10 > 10)) bad = 1 } END { exit !(found && !bad) }' "$T/ev1q.csv" \
+    && ok || bad "smc move-first T=2: ratio > 1.3 with z > 10 expected: $(grep '^Q,all,Q' "$T/ev1q.csv")"
+$G smc -p $SP -K 8 -R 1000 --config linear:T=4 --config linear:T=2,order=move-first -o "$T/ev2.csv" --no-timing --threads 2 -q
+cmp -s "$T/ev1.csv" "$T/ev2.csv" && ok || bad "smc CSV differs between 1 and 2 threads"
+expect 0 "^\"sbn-posterior:D=4,N=1,P=8,seed=3\",0,\"geometric:T=3,flips=2,kernel=metropolis,tau1=0.01\",2,5,7,.*,ok,$" \
+    $G smc -p sbn-posterior:D=4,P=8,N=1,seed=3 -K 2 -R 5 --seed 7 --config geometric:tau1=0.01,T=3,kernel=metropolis,flips=2 --no-timing
+expect 2 "unknown option 'Tx' for schedule 'linear'; valid options: T, order, kernel, moves, flips, resampling, ess" \
+    $G smc -p $SP -K 4 --config linear:Tx=3
+expect 2 "unknown schedule 'cosine'; valid schedules: adaptive, linear, geometric" $G smc -p $SP -K 4 --config cosine:T=3
+expect 2 "unknown option 'T' for schedule 'adaptive'" $G smc -p $SP -K 4 --config adaptive:T=3
+expect 2 "order=sideways of 'linear': valid values are weight-first, move-first" $G smc -p $SP --config linear:order=sideways
+expect 2 "flips=3 of 'linear' needs kernel=metropolis" $G smc -p $SP --config linear:flips=3
+expect 2 "T=0 of 'linear': must be in \[1, 100000\]" $G smc -p $SP --config linear:T=0
+expect 2 "problem 'bernoulli-quadratic:D=5,p=0.3,t=0.3' has objective kind expectation; smc needs an inclusive-kl problem .*sbn-posterior" \
+    $G smc -p $Q -K 4 --config linear
+expect 2 "needs at least one --config" $G smc -p $SP -K 4
+expect 2 "-R 1: expected an integer" $G smc -p $SP -R 1 --config adaptive
+# an smc suite entry: validated by --check, run into DIR/NAME.csv with its evidence figure and a report table
+printf 'ev figures=evidence smc -p %s -K 4,8 -R 50 --config linear:T=4 --config linear:T=2,order=move-first\nev2 smc -p %s -K 4 -R 20 --config adaptive\n' "$SP" "$SP" >"$T/ev.suite"
+expect 0 "2 entries, all valid" $G bench "$T/ev.suite" --check
+printf 'ev smc -p %s -K 4 --config linear:T=x\n' "$SP" >"$T/evbad.suite"
+expect 2 "evbad.suite:1 \(ev\): --config linear:T=x: option T=x of 'linear': not an integer" $G bench "$T/evbad.suite" --check
+printf 'ev figures=var-vs-K smc -p %s -K 4 --config linear\n' "$SP" >"$T/evbad2.suite"
+expect 2 "figure var-vs-K cannot be drawn from an smc entry" $G bench "$T/evbad2.suite" --check
+printf 'ev figures=evidence -p %s -e rloo\n' "$Q" >"$T/evbad3.suite"
+expect 2 "figure evidence needs an smc entry" $G bench "$T/evbad3.suite" --check
+expect 0 "" $G bench "$T/ev.suite" --out "$T/r9" -q --no-timing
+grep -q "plots/ev-evidence.png: $T/r9/ev.csv plots/evidence.gp" "$T/r9/figures.mk" && grep -q "plots/ev2-evidence.svg: $T/r9/ev2.csv" "$T/r9/figures.mk" \
+    && ok || bad "smc suite entry: figures.mk rules (default figure evidence)"
+grep -Eq '^\| `sbn-posterior:D=4,N=2,P=8,scale=2` \| 2 \| `linear:T=2,order=move-first` \| 8 \| [0-9.]+ ± [0-9.e-]+ \| [0-9.]+ \| \*\*yes\*\* \| 2 of 2 \|' "$T/r9/REPORT.md" \
+    && grep -Eq '^\| `sbn-posterior:D=4,N=2,P=8,scale=2` \| 2 \| `linear:T=4` \| 4 \| [0-9.]+ ± [0-9.e-]+ \| -?[0-9.]+ \| no \| 0 of 2 \|' "$T/r9/REPORT.md" \
+    && ok || bad "smc suite entry: REPORT.md evidence table (move-first flagged, linear not): $(grep -m3 'linear' "$T/r9/REPORT.md")"
+if command -v gnuplot >/dev/null; then
+    gnuplot -c plots/evidence.gp "$T/r9/ev.csv" "$T/ev.png" png 2>"$T/gp.err" && [ -s "$T/ev.png" ] && [ ! -s "$T/gp.err" ] && ok \
+        || bad "evidence.gp on an smc file: $(head -c 300 "$T/gp.err")"
+    gnuplot -c plots/evidence.gp "$T/r9/ev.csv" "$T/ev.svg" svg 2>"$T/gp.err" && [ -s "$T/ev.svg" ] && [ ! -s "$T/gp.err" ] && ok \
+        || bad "evidence.gp svg: $(head -c 300 "$T/gp.err")"
+    : >"$T/empty.ev.csv"
+    gnuplot -c plots/evidence.gp "$T/empty.ev.csv" "$T/ev0.png" png 2>/dev/null && [ -s "$T/ev0.png" ] && ok || bad "evidence.gp placeholder"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
