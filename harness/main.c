@@ -256,7 +256,7 @@ int gv_cmd_describe(int argc, char **argv)
                "reference: %s; continuous extension f~: not on hierarchical layouts\n", p->layout.n_edges,
                p->layout.n_unit_params, p->layout.n_params - 1,
                t->exact_grad ? "the problem's own value and gradient" : "enumeration of sum q (f - E f) grad log q");
-    else
+    else {
         const int own = t->exact || t->objective == GV_OBJ_INCLUSIVE_KL; /* inclusive KL: exact_grad */
         printf("  exact reference: %s%s%s; continuous extension f~: %s\n",
                !own ? "enumeration" : t->exact_label ? "the problem's own (" : "closed form",
@@ -265,6 +265,7 @@ int gv_cmd_describe(int argc, char **argv)
         if (t->objective == GV_OBJ_INCLUSIVE_KL)
             printf("  inclusive KL: %d groups (data points) of %d latent units; cost unit: log p(x | z) evaluations\n",
                    p->n_groups, p->group_units);
+    }
     if (t->describe) {
         printf("  ");
         t->describe(p, stdout);
