@@ -209,8 +209,8 @@ do for [e=1:NE] {
 pretty(s) = strstrt(s, ":") == 0 ? s : s[1:strstrt(s, ":") - 1] . "  " . commas(s[strstrt(s, ":") + 1:])
 commas(s) = strstrt(s, ",") == 0 ? s : s[1:strstrt(s, ",") - 1] . ", " . commas(s[strstrt(s, ",") + 1:])
 # SWEEP_XCOL: label of a point of series s, its SWEEP_KEY value and/or K (whichever the series varies over)
-ptlab(K, m, s) = ((SHK[s] && m == m) ? sprintf("%s=%g", SWEEP_KEY, m) : "") . \
-                 (SMK[s] ? sprintf("%sK=%g", (SHK[s] && m == m) ? " " : "", K) : "")
+ptlab(K, m, s) = ((SHK[s] && m > 0) ? sprintf("%s=%g", SWEEP_KEY, m) : "") . \
+                 (SMK[s] ? sprintf("%sK=%g", (SHK[s] && m > 0) ? " " : "", K) : "")
 
 # ---- numbers: one table, NaN for empty fields -----------------------------------------------
 num(c) = (c > 0 && valid(c)) ? column(c) : NaN
@@ -302,9 +302,10 @@ do for [i=1:|$NUM|] {
 }
 
 if (NS == 0) {
+    ART = (strstrt("aeiouAEFHILMNORSX", SWEEP_KEY[1:1]) > 0) ? "an" : "a"
     MSG = XFROMCOL ? sprintf("no usable row (all incompatible / error, or %s missing or not positive in %d row(s))", SWEEP_XCOL, NXBAD) : \
-          (NR > 0) ? sprintf("no estimator with a %s option (only %d unbiased reference row(s)); nothing to sweep", SWEEP_KEY, NR) : \
-                     sprintf("no usable row (all incompatible / error, or no estimator with a %s option)", SWEEP_KEY)
+          (NR > 0) ? sprintf("no estimator with %s %s option (only %d unbiased reference row(s)); nothing to sweep", ART, SWEEP_KEY, NR) : \
+                     sprintf("no usable row (all incompatible / error, or no estimator with %s %s option)", ART, SWEEP_KEY)
     print sprintf("%s: %s: %s; placeholder figure written", SWEEP_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
@@ -314,7 +315,7 @@ if (NS == 0) {
 # series rows: p s tau ypos detected floor work work_lo work_hi status K key
 # (ypos = bias2 if it exceeds its floor var_sum/R, else the floor; NaN if not drawable; tau = x;
 # work = the right panel's value, work_norm_var or var_mean (SWEEP_RIGHT); key = the SWEEP_KEY
-# option's value, NaN if none)
+# option's value, -1 if none: a NaN in a `with labels` column turns the label into "nan")
 ZEROREL = 1e-12
 rval(L) = RIGHTVM ? tonum(word(L, 5)) : tonum(word(L, 9))
 array WMAXP[NP]
@@ -373,7 +374,7 @@ do for [i=1:|$NUM|] {
             }
             if (fl == 2) { NNF[p] = NNF[p] + 1 }
             print sprintf("%d %d %.10g %.10g %d %.10g %.10g %.10g %.10g %d %.10g %.10g", p, s, tau, ypos, det, \
-                (!isnan(fl0) && fl0 > 0) ? fl0 : NaN, wreal ? w : NaN, wlo, whi, fl, tonum(word(L, 2)), TAU[e])
+                (!isnan(fl0) && fl0 > 0) ? fl0 : NaN, wreal ? w : NaN, wlo, whi, fl, tonum(word(L, 2)), isnan(TAU[e]) ? -1 : TAU[e])
             TMIN = fmin(TMIN, tau); TMAX = fmax(TMAX, tau)
             if (!isnan(R)) { RMIN = fmin(RMIN, R); RMAX = fmax(RMAX, R) }
             k = 0
@@ -513,9 +514,10 @@ RTXT = isnan(RMIN) ? "" : (RMIN == RMAX ? sprintf("R = %d replicates per point",
 KTXT = (!MULTIK && !isnan(KFIRST)) ? sprintf(", K = %g samples per estimate", KFIRST) : ""
 STEPTXT = (isnan(STEPMAX) || NSTEPS_DROPPED == 0) ? "" : sprintf("; trajectory file: last step (%d) only", STEPMAX)
 STEPTXT = STEPTXT . (NDROP > 0 ? sprintf("; %d missing / non-positive value(s) not drawn", NDROP) : "")
-STEPTXT = STEPTXT . ((XFROMCOL && NXBAD > 0) ? sprintf("; %d row(s) without %s > 0 not drawn", NXBAD, SWEEP_XCOL) : "")
-SUB = sprintf("%s%s; squared bias and variance %s against %s%s", RTXT, KTXT, \
-              RIGHTVM ? "of one estimate" : "at an equal evaluation budget", SWEEP_XSYM, STEPTXT)
+esc(s) = strstrt(s, "_") == 0 ? s : s[1:strstrt(s, "_") - 1] . "\\_" . esc(s[strstrt(s, "_") + 1:])
+STEPTXT = STEPTXT . ((XFROMCOL && NXBAD > 0) ? sprintf("; %d row(s) with %s 0 / empty not drawn", NXBAD, esc(SWEEP_XCOL)) : "")
+SUB = sprintf("%s%s; squared bias and variance %s %s%s", RTXT, KTXT, \
+              RIGHTVM ? "vs" : "at an equal evaluation budget against", SWEEP_XSYM, STEPTXT)
 FIGTITLE = SWEEP_TITLE . ":  " . ((NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP))
 
 decades(lo, hi) = log10(hi) - log10(lo)
