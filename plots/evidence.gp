@@ -207,7 +207,8 @@ do for [c=1:NC] {
     eval sprintf("set linetype %d lc rgb '%s' lw 1.6 pt %d ps %.2f dt %d", c, COL[(c-1) % 8 + 1], PT[(c-1) % 8 + 1], \
         0.9 * PSCALE, ((c-1) / 8) % 4 + 1)
 }
-RTXT = isnan(RMIN) ? "" : (RMIN == RMAX ? sprintf("%d sampler runs per point", RMIN) : sprintf("%d–%d sampler runs per point", RMIN, RMAX))
+# runs behind a plotted point (the mean panels' rows sum the runs of every data point)
+RTXT = isnan(RMIN) ? "" : (RMIN == RMAX ? sprintf("%d sampler runs behind each point", RMIN) : sprintf("%d–%d sampler runs behind each point", RMIN, RMAX))
 set multiplot layout NROWP, NCOL title sprintf("%s — E[Ẑ]/p(x) of tempered SMC, ± 2 standard errors; %s", IN, RTXT) noenhanced font "sans,11"
 set logscale x 2
 set format x "%g"
