@@ -396,7 +396,7 @@ static void sw_note(const void *v, char *buf, size_t len)
 
 #define SW_COMMON                                                                                            \
     .citation = "McNamara, Loper & Regier 2403.10610 (AISTATS 2024)", .objective = GV_OBJ_INCLUSIVE_KL,       \
-    .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL, .min_K = 1, .K_multiple = 1, .biased = 1,              \
+    .units = GV_UNIT_BERNOULLI | GV_UNIT_CATEGORICAL, .needs = GV_NEED_F, .min_K = 1, .K_multiple = 1, .biased = 1, \
     .state_size = sizeof(sw_state_t), .free = sw_free, .reset = sw_reset, .copy_learned = sw_copy_learned,  \
     .estimate = sw_estimate, .schedule = sw_schedule, .note = sw_note
 
