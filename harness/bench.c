@@ -18,8 +18,9 @@
 
 #include "harness/cli.h"
 
-const char *const gv_figure_kinds[] = {"basket",     "basket-theta", "bias-var", "budget", "coord-var", "cosine",
-                                       "evidence",   "learning",   "tau-sweep",    "trajectory", "trunc", "var-vs-K", NULL};
+const char *const gv_figure_kinds[] = {"basket",   "basket-theta", "bias-var",   "budget",          "coord-var",
+                                       "cosine",   "cost-sweep",   "evidence",   "learning",        "M-sweep",
+                                       "tau-sweep", "trajectory",  "trajectory-cost", "trunc",       "var-vs-K", NULL};
 /* The file a figure kind reads: the entry's CSV, its FILE.basket.csv (basket kinds), its
  * FILE.coord.csv (coord-var: a run entry with --per-coord) or its FILE.seeds.csv (learning: a train
  * entry over several seeds or on a problem with held-out sets). */

@@ -41,7 +41,7 @@ uint64_t gv_hash_mix(uint64_t h, uint64_t v);
 uint64_t gv_hash_str(uint64_t h, const char *s);
 
 enum gv_stream_purpose { GV_STREAM_REPLICATE = 1, GV_STREAM_WARMUP = 2, GV_STREAM_TRAIN = 3, GV_STREAM_PROBLEM = 4,
-                         GV_STREAM_DATA = 5 };
+                         GV_STREAM_DATA = 5, GV_STREAM_SMC = 6 /* gradvar smc: blocks of sampler runs */ };
 uint64_t gv_stream_seed(uint64_t master, const char *problem, const char *estimator, int K,
                         long block, int purpose);
 

@@ -11,7 +11,7 @@
  * underflow; E log(Ẑ/p) (< 0 by Jensen even when Ẑ is unbiased) is reported beside them.
  *
  * Streams: one per (master seed, problem spec, canonical configuration, K, group and block of runs),
- * purpose SMC_STREAM; the per-run values are reduced serially in run order, so every column but
+ * purpose GV_STREAM_SMC; the per-run values are reduced serially in run order, so every column but
  * ns_per_run is the same for any thread count. */
 #include <getopt.h>
 #include <math.h>
@@ -26,7 +26,6 @@
 #include "harness/stats.h"
 
 /* A purpose id of its own for the samplers' streams (the enum in harness/rng.h stops at 5). */
-#define SMC_STREAM 6
 #define SMC_BLOCK 8 /* runs per stream / parallel task */
 
 struct gv_smc_row {
@@ -299,7 +298,7 @@ static void run_cell(const gv_problem *p, int g, const smc_config *c, int K, con
         for (long b = 0; b < nb; b++) {
             block_sums *s = &bs[b];
             /* group and block in one stream index: blocks never reach 2^32 */
-            gsl_rng *r = gv_rng_new(a->rng, gv_stream_seed(a->seed, p->spec, c->canon, K, ((long)g << 32) | b, SMC_STREAM));
+            gsl_rng *r = gv_rng_new(a->rng, gv_stream_seed(a->seed, p->spec, c->canon, K, ((long)g << 32) | b, GV_STREAM_SMC));
             gv_smc_result res;
             if (!r || gv_smc_result_alloc(&res, K, &t)) {
                 s->rc = -1, snprintf(s->msg, sizeof s->msg, "out of memory");
