@@ -37,9 +37,8 @@ typedef struct gv_ikl_hooks {
     int (*smc_target)(const struct gv_problem *p, int g, void *ctx, struct gv_smc_target *t);
     size_t smc_ctx_size;
     /* Optional amortisation (p->n_outer > 0: q(z | x) = q_phi, eta_g = eta_phi(x_g)), for sleep:
-     * x_dim doubles per data point; sample_joint draws (z, x) ~ p(z) p(x | z) (one group's z);
+     * a data point is p->x_dim doubles; sample_joint draws (z, x) ~ p(z) p(x | z) (one group's z);
      * score_phi adds w * d/dphi log q_phi(z | x) to gphi (n_outer). */
-    int x_dim;
     void (*sample_joint)(const struct gv_problem *p, gsl_rng *r, int *z, double *x);
     void (*score_phi)(const struct gv_problem *p, const double *phi, const double *x, const int *z, double w,
                       double *gphi);
@@ -121,6 +120,7 @@ typedef struct gv_problem {
     double *phi;              /* phi0, n_outer (malloc'd by init when n_outer > 0) */
     int n_model;              /* model parameters theta (model_get / model_set; 0: none) */
     int n_groups, group_units; /* inclusive-KL problems: data points and latent units per point */
+    int x_dim;                 /* inclusive-KL problems with sample_joint: doubles per data point */
     char spec[GV_SPECLEN];    /* canonical spec: identity in CSV rows and RNG streams */
 } gv_problem;
 

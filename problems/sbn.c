@@ -720,6 +720,7 @@ typedef struct {
     double W1[GV_SBN_MAXD], F1[GV_SBN_MAXD];  /* the same over z_d = 1 */
     double W0[GV_SBN_MAXD], F0[GV_SBN_MAXD];  /* and over z_d = 0 */
     double M, L, Lm[GV_SBN_MAXD];             /* log-sum-exp of l = log p(x, z): max, sum e^(l - M), over z_d = 1 */
+    double LL;                                /* sum e^(l - M) l (the posterior mean of log p(x, z)) */
 } sbn_acc;
 
 static void acc_init(sbn_acc *s) { memset(s, 0, sizeof *s), s->M = -INFINITY; }
@@ -747,7 +748,9 @@ static inline void acc_add(sbn_acc *s, int D, const int *z, double lw, double f,
         s->W1[d] += one * w, s->F1[d] += one * wf;
         s->W0[d] += (1 - one) * w, s->F0[d] += (1 - one) * wf;
     }
+    if (l > s->M) s->LL *= exp(s->M - l); /* the rescaling lse_add applies to L */
     lse_add(&s->M, &s->L, s->Lm, D, z, l);
+    s->LL += exp(l - s->M) * l;
 }
 
 /* Merge the streaming log-sum-exp (max M, sum L, per-latent sums Lm[n]) of b into a. */
@@ -764,6 +767,10 @@ static void acc_merge(sbn_acc *a, const sbn_acc *b, int D)
 {
     a->W += b->W, a->F += b->F;
     for (int d = 0; d < D; d++) a->W1[d] += b->W1[d], a->F1[d] += b->F1[d], a->W0[d] += b->W0[d], a->F0[d] += b->F0[d];
+    if (b->M != -INFINITY) {
+        const double M = fmax(a->M, b->M);
+        a->LL = (a->M == -INFINITY ? 0 : a->LL * exp(a->M - M)) + b->LL * exp(b->M - M);
+    }
     lse_merge(&a->M, &a->L, a->Lm, b->M, b->L, b->Lm, D);
 }
 
@@ -824,6 +831,7 @@ static void acc_result(const sbn_acc *s, int D, gv_sbn_result *r)
 {
     r->elbo = s->F / s->W;
     r->logpx = s->M + log(s->L);
+    r->post_lj = s->LL / s->L;
     for (int d = 0; d < D; d++) {
         r->cond1[d] = s->W1[d] > 0 ? s->F1[d] / s->W1[d] : r->elbo;
         r->cond0[d] = s->W0[d] > 0 ? s->F0[d] / s->W0[d] : r->elbo;

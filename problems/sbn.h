@@ -16,6 +16,8 @@ typedef struct {
     double logpx; /* log p(x_n) = log sum_z p(x_n, z) */
     double cond1[GV_SBN_MAXD], cond0[GV_SBN_MAXD]; /* E_q[f_n | z_d = 1], E_q[f_n | z_d = 0] */
     double post[GV_SBN_MAXD];                      /* p(z_d = 1 | x_n) */
+    double post_lj;                                /* E_{p(z | x_n)}[log p(x_n, z)] (log p(x_n) minus it is
+                                                    * the posterior's entropy) */
 } gv_sbn_result;
 
 /* method GV_SBN_GRAY: Gray-code order in blocks of 2^12 states (each flip updates W z + c in O(P),
