@@ -143,11 +143,11 @@ static int sleep_init(void *v, const gv_spec *spec, const gv_problem *p, int K, 
     sleep_state_t *s = v;
     if (rws_check_problem(p, "sleep", err)) return GV_EFAIL;
     const gv_ikl_hooks *h = p->type->ikl;
-    if (p->n_outer < 1 || !h->sample_joint || !h->score_phi || h->x_dim < 1)
+    if (p->n_outer < 1 || !h->sample_joint || !h->score_phi || p->x_dim < 1)
         return gv_err(err, "sleep needs an amortised q_phi(z | x) with joint simulation (z, x) ~ p(z) p(x | z) and "
                       "its phi-score; problem %s lacks them", p->spec), GV_EFAIL;
     s->z = malloc((size_t)p->group_units * sizeof(int));
-    s->x = malloc((size_t)h->x_dim * sizeof(double));
+    s->x = malloc((size_t)p->x_dim * sizeof(double));
     if (!s->z || !s->x) return gv_err(err, "out of memory"), GV_EFAIL;
     return GV_OK;
 }
