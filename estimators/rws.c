@@ -55,10 +55,10 @@ static int rws_init_mode(rws_state_t *s, int mode, const gv_spec *spec, const gv
     s->mode = mode;
     if (rws_check_problem(p, mode == RWS_WAKE ? "rws-wake" : "rws-defensive", err)) return GV_EFAIL;
     if (mode == RWS_DEFENSIVE) {
-        if (gv_opt_double(spec, "eps", 0.1, 0.0, 1.0, &s->eps, err)) return GV_EUSAGE;
-        if (!(s->eps > 0))
-            return gv_err(err, "option eps=%s of 'rws-defensive': must be in (0, 1] (eps = 0 is rws-wake, whose "
-                          "weights the prior component is there to bound)", gv_spec_get(spec, "eps")), GV_EUSAGE;
+        if (gv_opt_double(spec, "eps", 0.1, -HUGE_VAL, HUGE_VAL, &s->eps, err)) return GV_EUSAGE;
+        if (!(s->eps > 0 && s->eps <= 1)) /* the interval is half-open: gv_opt_double's bounds are closed */
+            return gv_err(err, "option eps=%s of 'rws-defensive': must be in (0, 1] (the prior's weight in the "
+                          "proposal; eps = 0 would be rws-wake)", gv_spec_get(spec, "eps")), GV_EUSAGE;
         s->log_eps = log(s->eps);
         s->log1m_eps = s->eps < 1 ? log1p(-s->eps) : -INFINITY;
     }
