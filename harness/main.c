@@ -78,7 +78,7 @@ int gv_cmd_list(int argc, char **argv)
             const gv_problem_type *p = *t;
             printf("%-20s %-11s %-9s %-6s %s\n", p->name,
                    p->objective == GV_OBJ_EXPECTATION ? "expectation" : "incl-kl",
-                   p->exact ? (p->exact_label ? p->exact_label : "closed") : "enumerate",
+                   p->exact || p->objective == GV_OBJ_INCLUSIVE_KL ? (p->exact_label ? p->exact_label : "closed") : "enumerate",
                    p->ftilde || p->ftilde_at ? "yes" : "no", p->citation);
         }
     }
@@ -256,11 +256,16 @@ int gv_cmd_describe(int argc, char **argv)
                "reference: %s; continuous extension f~: not on hierarchical layouts\n", p->layout.n_edges,
                p->layout.n_unit_params, p->layout.n_params - 1,
                t->exact_grad ? "the problem's own value and gradient" : "enumeration of sum q (f - E f) grad log q");
-    else
+    else {
+        const int own = t->exact || t->objective == GV_OBJ_INCLUSIVE_KL; /* inclusive KL: exact_grad */
         printf("  exact reference: %s%s%s; continuous extension f~: %s\n",
-               !t->exact ? "enumeration" : t->exact_label ? "the problem's own (" : "closed form",
-               t->exact && t->exact_label ? t->exact_label : "", t->exact && t->exact_label ? ")" : "",
+               !own ? "enumeration" : t->exact_label ? "the problem's own (" : "closed form",
+               own && t->exact_label ? t->exact_label : "", own && t->exact_label ? ")" : "",
                gv_problem_has_ftilde(p) ? "yes" : "no");
+        if (t->objective == GV_OBJ_INCLUSIVE_KL)
+            printf("  inclusive KL: %d groups (data points) of %d latent units; cost unit: log p(x | z) evaluations\n",
+                   p->n_groups, p->group_units);
+    }
     if (t->describe) {
         printf("  ");
         t->describe(p, stdout);

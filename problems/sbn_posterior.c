@@ -14,7 +14,9 @@
  * the objective sleep estimates (N times the per-point one, so that it counts N data points like the
  * data objective).
  * Presets: easy (D = 10, P = 16, decoder weights N(0, 1)), multimodal (D = 16, P = 16, weights N(0, 9):
- * strong explaining-away, a posterior with several well separated modes). */
+ * strong explaining-away; on the default seed each of the 4 posteriors has 1-7 local modes (states
+ * above 1 % that beat all their one-bit neighbours), entropy 4.7-6.2 nats; P = 64 would make them
+ * nearly point masses instead). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -194,7 +194,7 @@ static void test_deterministic(void **state)
                 summary_key(&c.s, &kc);
                 CHECK(!memcmp(&ka, &kb, sizeof ka), "%s on %s K=%d: same seed, different summary (var_mean %.17g vs %.17g)",
                       t->name, problem_specs[i], K, a.s.var_mean, b.s.var_mean);
-                int P = fx[i].p->layout.n_params;
+                int P = t->wrt_phi ? fx[i].p->n_outer : fx[i].p->layout.n_params;
                 CHECK(a.P == P && b.P == P && a.coord_mean && b.coord_mean &&
                           !memcmp(a.coord_mean, b.coord_mean, (size_t)P * sizeof(double)) &&
                           !memcmp(a.coord_var, b.coord_var, (size_t)P * sizeof(double)),

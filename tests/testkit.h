@@ -53,6 +53,8 @@ static int n_bad;
     /* two latent layers: a hierarchical layout (edges layer 1 -> layer 2); estimators that assume \
      * independent units are incompatible with it (skipped, as for unit kinds) */ \
     "sbn:D=3,D2=2,P=5,N=2,enc_scale=0.5", \
+    /* inclusive KL: the posteriors of a small sbn given two data points (groups), amortised q */ \
+    "sbn-posterior:D=3,P=5,N=2,enc_scale=0.5", \
 }
 
 /* A problem whose f records every point it is evaluated at (and returns 0): the samples an estimator
