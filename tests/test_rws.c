@@ -13,7 +13,7 @@
  *                    eps = 0.1 (default) and eps = 1 (the prior alone), on both problems.
  *   shift            log p(x | z) shifted by -1e5 (the toy): the self-normalised weights do not change,
  *                    so every estimate is the unshifted one up to the rounding of log weights near -1e5
- *                    (no underflow to 0 / 0).
+ *                    (no underflow to 0 / 0); and at logits +-50 every estimate is finite.
  *   sleep            sbn-posterior with marginal=1 and N = 3: sleep's wrt=phi-marginal row is unbiased
  *                    for N times the model-marginal gradient (bias_z_max below the threshold), its
  *                    wrt=phi row is detectably biased for the data objective; 0 log-likelihood
@@ -360,6 +360,7 @@ static void test_shift(void **unused)
     assert_int_equal(toy_open(&a, 0), 0);
     assert_int_equal(toy_open(&b, -1e5), 0);
     const char *est[] = {"rws-wake", "rws-defensive"};
+    char msg0[GV_ERRLEN];
     for (int e = 0; e < 2; e++) {
         char msg[GV_ERRLEN];
         gv_spec sp;
@@ -383,6 +384,20 @@ static void test_shift(void **unused)
         CHECK(worst < 64 * 1e5 * DBL_EPSILON, "%s: shifted log-likelihood changes an estimate by %.3g", est[e], worst);
         gsl_rng_free(ra), gsl_rng_free(rb);
         gv_estimator_free(ea), gv_estimator_free(eb);
+    }
+    /* logits of +-50 (q nearly deterministic, log q down to -50 and log w up to +50): finite estimates */
+    static const double big[] = {50, -50, 50, 0, -50, 50, -50, 50};
+    gv_point_set(&a.pt, big);
+    assert_int_equal(gv_exact_compute(a.p, &a.pt, GV_DEFAULT_MAX_STATES, 0, &a.ex, msg0), 0);
+    for (int e = 0; e < 2; e++) {
+        gv_row row;
+        gv_engine_opts o = {.R = 4000, .W = 0, .seed = SEED, .rng = gv_rng_default(), .timing = 0};
+        assert_int_equal(gv_run_cell(a.p, &a.pt, &a.ex, est[e], 3, &o, 0, &row, msg0), GV_OK);
+        print_message("  %s at logits +-50: status %s, nonfinite %g, var_mean %.3g\n", est[e], row.status,
+                      row.s.nonfinite, row.s.var_mean);
+        CHECK(!strcmp(row.status, "ok") && row.s.nonfinite == 0 && isfinite(row.s.var_mean),
+              "%s at logits +-50: %s (%s), %g non-finite estimates", est[e], row.status, row.message, row.s.nonfinite);
+        gv_row_free(&row);
     }
     fx_close(&a);
     fx_close(&b);
