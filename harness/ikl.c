@@ -87,9 +87,15 @@ int gv_ikl_smc_target(const gv_problem *p, int g, void *ctx, gv_smc_target *t)
     const gv_ikl_hooks *h = p->type->ikl;
     if (!h || g < 0 || g >= p->n_groups) return -1;
     if (h->smc_target) return h->smc_target(p, g, ctx, t);
+    /* one kind of site per group: Bernoulli units (binary, ncat 2) or categorical units of one C */
+    const gv_unit *u = p->layout.units + (size_t)g * p->group_units;
+    const int ncat = u[0].kind == GV_UNIT_BERNOULLI ? 2 : u[0].kind == GV_UNIT_CATEGORICAL ? u[0].ncat : -1;
+    for (int i = 1; i < p->group_units; i++)
+        if (u[i].kind != u[0].kind || (u[i].kind == GV_UNIT_CATEGORICAL && u[i].ncat != ncat)) return -1;
+    if (ncat < 2 || ncat > GV_SMC_MAXCAT) return -1;
     ikl_ctx *a = ctx;
     a->p = p, a->g = g;
-    *t = (gv_smc_target){.D = p->group_units, .ctx = a, .log_prior = g_log_prior, .sample_prior = g_sample_prior,
-                         .log_lik = g_log_lik};
+    *t = (gv_smc_target){.D = p->group_units, .ncat = ncat, .ctx = a, .log_prior = g_log_prior,
+                         .sample_prior = g_sample_prior, .log_lik = g_log_lik};
     return 0;
 }

@@ -1,10 +1,12 @@
-/* smc.c — discrete likelihood-tempered SMC (harness component; see smc.h).
+/* smc.c — discrete likelihood-tempered SMC over binary or categorical sites (harness component; see
+ * smc.h).
  *
  * Covers, of issue #7, the "Discrete tempered SMC (harness component, reusable)" item: particles from
  * the prior; adaptive schedule (conditional ESS = K/2 by bisection) or fixed (linear / geometric, for
  * an exactly unbiased Ẑ); reweight, resample (multinomial or systematic) when ESS < K/2, move with a
  * kernel invariant for the new tempered target (systematic-scan Gibbs, or n single-site Metropolis
- * flips); everything in log space; tau ends at exactly 1; order = move-first as the (biased) ablation
+ * flips; on categorical sites Gibbs over all C values of a site and Metropolis moves of one site to a
+ * uniformly chosen other value); everything in log space; tau ends at exactly 1; order = move-first as the (biased) ablation
  * of the authors' move-then-weight code; the cost counted in log-likelihood evaluations; an adapter
  * from a one-layer sbn data point (with a per-particle activation cache: a flip costs O(P)).  Its
  * tests are tests/test_smc.c.  NOT covered here: the estimators of #7 (smc-naive, smc-wake-a/b/c,
@@ -40,7 +42,7 @@ int gv_smc_result_alloc(gv_smc_result *res, int K, const gv_smc_target *t)
 {
     memset(res, 0, sizeof *res);
     const int D = t->D, A = t->aux_dim;
-    if (K < 1 || D < 1 || A < 0) return -1;
+    if (K < 1 || D < 1 || A < 0 || t->ncat < 0 || t->ncat == 1 || t->ncat > GV_SMC_MAXCAT) return -1;
     res->K = K, res->D = D, res->aux_dim = A, res->cap = 64;
     res->z = malloc((size_t)K * D * sizeof *res->z);
     res->z2 = malloc((size_t)K * D * sizeof *res->z2);
@@ -83,19 +85,36 @@ static inline double tdiff(double tau, double a, double b)
 static inline double tmul(double delta, double ll) { return delta == 0 ? 0 : delta * ll; }
 
 
-/* log p(x | z^d) (one evaluation), and log pi_tau(z^d) - log pi_tau(z). */
+/* log p(x | z with z_d = v), v != z_d (one evaluation): the target's fast path (flip for a binary
+ * target that has one, else set), or the site changed and log_lik recomputed. */
+static double ll_at(const gv_smc_target *t, int *z, int d, int v, double ll, const double *aux)
+{
+    if (t->log_lik_flip && t->ncat <= 2) return t->log_lik_flip(t->ctx, z, d, ll, aux);
+    if (t->log_lik_set) return t->log_lik_set(t->ctx, z, d, v, ll, aux);
+    const int u = z[d];
+    z[d] = v;
+    const double l = t->log_lik(t->ctx, z);
+    z[d] = u;
+    return l;
+}
+
+/* log pi_tau(z with z_d = v) - log pi_tau(z), given lv = log p(x | z with z_d = v). */
+static double set_logratio(const gv_smc_target *t, double tau, int *z, int d, int v, double ll, double lv)
+{
+    const int u = z[d];
+    const double lp0 = t->log_prior(t->ctx, z);
+    z[d] = v;
+    const double lp1 = t->log_prior(t->ctx, z);
+    z[d] = u;
+    return (lp1 == lp0 ? 0 : lp1 - lp0) + tdiff(tau, lv, ll);
+}
+
+/* log p(x | z^d) (one evaluation), and log pi_tau(z^d) - log pi_tau(z) (binary). */
 static double flip_logratio(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
                             double *ll_flip)
 {
-    const double lp0 = t->log_prior(t->ctx, z);
-    double llf = 0;
-    if (t->log_lik_flip) llf = t->log_lik_flip(t->ctx, z, d, ll, aux);
-    z[d] ^= 1;
-    const double lp1 = t->log_prior(t->ctx, z);
-    if (!t->log_lik_flip) llf = t->log_lik(t->ctx, z);
-    z[d] ^= 1;
-    *ll_flip = llf;
-    return (lp1 == lp0 ? 0 : lp1 - lp0) + tdiff(tau, llf, ll);
+    *ll_flip = ll_at(t, z, d, !z[d], ll, aux);
+    return set_logratio(t, tau, z, d, !z[d], ll, *ll_flip);
 }
 
 double gv_smc_gibbs_p1(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
@@ -112,35 +131,104 @@ double gv_smc_mh_accept(const gv_smc_target *t, double tau, int *z, int d, doubl
     return lr >= 0 ? 1 : exp(lr);
 }
 
-/* Flip bit d of the particle: its cache first (aux_update sees z before the flip). */
-static inline void flip(const gv_smc_target *t, int *z, int d, double *ll, double llf, double *aux)
+void gv_smc_gibbs_probs(const gv_smc_target *t, double tau, int *z, int d, double ll, const double *aux,
+                        double *prob, double *ll_set)
 {
-    if (t->aux_dim > 0) t->aux_update(t->ctx, z, d, aux);
-    z[d] ^= 1, *ll = llf;
+    const int C = gv_smc_ncat(t), u = z[d];
+    double lmax = -INFINITY;
+    for (int v = 0; v < C; v++) {
+        ll_set[v] = v == u ? ll : ll_at(t, z, d, v, ll, aux);
+        if (ll_set[v] > lmax) lmax = ll_set[v];
+    }
+    /* log pi_tau(z_d = v | z_-d) + const = log p(z with v) + tau (ll_v - lmax): the shift keeps
+     * log-likelihoods near -1e5 exact; all of them -inf: the prior's conditional (as tdiff does) */
+    double pmax = -INFINITY;
+    for (int v = 0; v < C; v++) {
+        z[d] = v;
+        prob[v] = t->log_prior(t->ctx, z) + (isfinite(lmax) ? tmul(tau, ll_set[v] - lmax) : 0);
+        if (prob[v] > pmax) pmax = prob[v];
+    }
+    z[d] = u;
+    if (!(pmax > -INFINITY)) { /* no value possible (cannot happen from a state of positive prior): stay */
+        for (int v = 0; v < C; v++) prob[v] = v == u;
+        return;
+    }
+    double s = 0;
+    for (int v = 0; v < C; v++) s += prob[v] = exp(prob[v] - pmax);
+    for (int v = 0; v < C; v++) prob[v] /= s;
+}
+
+double gv_smc_mh_accept_set(const gv_smc_target *t, double tau, int *z, int d, int v, double ll, const double *aux,
+                            double *ll_set)
+{
+    *ll_set = ll_at(t, z, d, v, ll, aux);
+    const double lr = set_logratio(t, tau, z, d, v, ll, *ll_set);
+    return lr >= 0 ? 1 : exp(lr);
+}
+
+/* Set site d of the particle to v: its cache first (the update sees z before the change). */
+static inline void set_site(const gv_smc_target *t, int *z, int d, int v, double *ll, double lv, double *aux)
+{
+    if (t->aux_dim > 0) {
+        if (t->aux_update && t->ncat <= 2) t->aux_update(t->ctx, z, d, aux);
+        else t->aux_set(t->ctx, z, d, v, aux);
+    }
+    z[d] = v, *ll = lv;
+}
+
+static inline int uniform_index(gsl_rng *r, int n)
+{
+    const int i = (int)(gv_uniform(r) * n);
+    return i < n ? i : n - 1;
 }
 
 long gv_smc_move(const gv_smc_target *t, const gv_smc_options *o, double tau, gsl_rng *r, int *z, double *ll,
                  double *aux)
 {
-    const int D = t->D;
+    const int D = t->D, C = gv_smc_ncat(t);
     long n = 0;
+    if (C == 2) { /* binary: one evaluation per site (Gibbs) or proposal (Metropolis) */
+        if (o->kernel == GV_SMC_GIBBS) {
+            for (int d = 0; d < D; d++) {
+                double llf;
+                const double p1 = gv_smc_gibbs_p1(t, tau, z, d, *ll, aux, &llf);
+                n++;
+                const int v = gv_uniform(r) < p1;
+                if (v != z[d]) set_site(t, z, d, v, ll, llf, aux);
+            }
+        } else {
+            const int nf = o->n_flips > 0 ? o->n_flips : D;
+            for (int i = 0; i < nf; i++) {
+                const int d = uniform_index(r, D);
+                double llf;
+                const double acc = gv_smc_mh_accept(t, tau, z, d, *ll, aux, &llf);
+                n++;
+                if (gv_uniform(r) < acc) set_site(t, z, d, !z[d], ll, llf, aux);
+            }
+        }
+        return n;
+    }
     if (o->kernel == GV_SMC_GIBBS) {
+        double prob[GV_SMC_MAXCAT], lv[GV_SMC_MAXCAT];
         for (int d = 0; d < D; d++) {
-            double llf;
-            const double p1 = gv_smc_gibbs_p1(t, tau, z, d, *ll, aux, &llf);
-            n++;
-            const int v = gv_uniform(r) < p1;
-            if (v != z[d]) flip(t, z, d, ll, llf, aux);
+            gv_smc_gibbs_probs(t, tau, z, d, *ll, aux, prob, lv);
+            n += C - 1;
+            const double u = gv_uniform(r);
+            double c = prob[0];
+            int v = 0;
+            while (v < C - 1 && u >= c) c += prob[++v]; /* inverse CDF; the last value takes the rest */
+            if (v != z[d]) set_site(t, z, d, v, ll, lv[v], aux);
         }
     } else {
         const int nf = o->n_flips > 0 ? o->n_flips : D;
         for (int i = 0; i < nf; i++) {
-            int d = (int)(gv_uniform(r) * D);
-            if (d >= D) d = D - 1;
-            double llf;
-            const double acc = gv_smc_mh_accept(t, tau, z, d, *ll, aux, &llf);
+            const int d = uniform_index(r, D);
+            int v = uniform_index(r, C - 1);
+            if (v >= z[d]) v++; /* uniform over the C - 1 values other than z_d */
+            double lv;
+            const double acc = gv_smc_mh_accept_set(t, tau, z, d, v, *ll, aux, &lv);
             n++;
-            if (gv_uniform(r) < acc) flip(t, z, d, ll, llf, aux);
+            if (gv_uniform(r) < acc) set_site(t, z, d, v, ll, lv, aux);
         }
     }
     return n;
@@ -261,8 +349,17 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
     const int K = o->K, D = t->D;
     if (!t->log_prior || !t->sample_prior || !t->log_lik)
         return snprintf(err, GV_ERRLEN, "smc: target needs log_prior, sample_prior and log_lik"), -1;
-    if (t->aux_dim > 0 && (!t->aux_init || !t->aux_update || !t->log_lik_flip))
-        return snprintf(err, GV_ERRLEN, "smc: a target with a cache needs aux_init, aux_update and log_lik_flip"), -1;
+    if (t->ncat < 0 || t->ncat == 1 || t->ncat > GV_SMC_MAXCAT)
+        return snprintf(err, GV_ERRLEN, "smc: ncat=%d; valid: 0 or 2 (binary sites), 3..%d (categorical)", t->ncat,
+                        GV_SMC_MAXCAT), -1;
+    const int C = gv_smc_ncat(t);
+    if (C > 2 && (t->log_lik_flip || t->aux_update))
+        return snprintf(err, GV_ERRLEN, "smc: log_lik_flip / aux_update are bit flips; a categorical target (ncat=%d) "
+                        "gives log_lik_set / aux_set", C), -1;
+    if (t->aux_dim > 0 && (!t->aux_init || (C > 2 ? !t->aux_set || !t->log_lik_set
+                                                   : !(t->aux_update && t->log_lik_flip) && !(t->aux_set && t->log_lik_set))))
+        return snprintf(err, GV_ERRLEN, "smc: a target with a cache needs aux_init and aux_update with log_lik_flip "
+                        "(binary) or aux_set with log_lik_set"), -1;
     if (K != res->K || D != res->D || t->aux_dim != res->aux_dim)
         return snprintf(err, GV_ERRLEN, "smc: result allocated for K=%d, D=%d, aux_dim=%d, run has %d, %d, %d", res->K,
                         res->D, res->aux_dim, K, D, t->aux_dim), -1;
@@ -277,6 +374,9 @@ int gv_smc_run(const gv_smc_target *t, const gv_smc_options *o, gsl_rng *r, gv_s
     for (int k = 0; k < K; k++) {
         int *z = res->z + (size_t)k * D;
         t->sample_prior(t->ctx, r, z);
+        for (int d = 0; d < D; d++)
+            if (z[d] < 0 || z[d] >= C)
+                return snprintf(err, GV_ERRLEN, "smc: sample_prior gave z[%d] = %d, outside 0..%d", d, z[d], C - 1), -1;
         res->ll[k] = t->log_lik(t->ctx, z);
         if (t->aux_dim) t->aux_init(t->ctx, z, res->aux + (size_t)k * t->aux_dim);
         res->logw[k] = lk;

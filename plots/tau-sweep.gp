@@ -32,16 +32,40 @@
 # are read through `with labels` tables, and the numbers through one numeric table.
 # Unusable input (empty file, missing columns, no row with a tau) gives a placeholder figure,
 # a note on stderr and exit status 0.
+#
+# Other sweeps: wrapper scripts set these variables and `call` this script (defaults: tau-sweep).
+#   SWEEP_KEY     the estimator option swept ("tau"): x = its value, series = spec without it,
+#                 rows without it are references (horizontal lines in the right panel)
+#   SWEEP_XCOL    "" (x from SWEEP_KEY), or a numeric column name ("f_evals"): x = that column;
+#                 then every usable row is a point (no references), the series key is the spec
+#                 without SWEEP_KEY and without a pinned K (not split by K), and a series' points
+#                 (over K and SWEEP_KEY) are joined in order of x and labelled with their K / key
+#   SWEEP_RIGHT   "work_norm_var" (default) or "var_mean": the right panel's quantity (± SE)
+#   SWEEP_GUIDE   1: a light dotted line ∝ 1/x through each series' first point (right panel)
+#   SWEEP_XLABEL, SWEEP_XSYM (the swept quantity in texts: "τ"), SWEEP_TITLE, SWEEP_NAME (the
+#                 script named in notes on stderr)
+#   M-sweep.gp:   SWEEP_KEY = "M", SWEEP_RIGHT = "var_mean", SWEEP_GUIDE = 1
+#   cost-sweep.gp: SWEEP_KEY = "M", SWEEP_XCOL = "f_evals", SWEEP_RIGHT = "var_mean"
 
+if (!exists("SWEEP_KEY")) { SWEEP_KEY = "tau" }
+if (!exists("SWEEP_XCOL")) { SWEEP_XCOL = "" }
+if (!exists("SWEEP_RIGHT")) { SWEEP_RIGHT = "work_norm_var" }
+if (!exists("SWEEP_GUIDE")) { SWEEP_GUIDE = 0 }
+if (!exists("SWEEP_XLABEL")) { SWEEP_XLABEL = "Gumbel-Softmax temperature τ" }
+if (!exists("SWEEP_XSYM")) { SWEEP_XSYM = "τ" }
+if (!exists("SWEEP_TITLE")) { SWEEP_TITLE = "temperature sweep" }
+if (!exists("SWEEP_NAME")) { SWEEP_NAME = ARG0 }
+XFROMCOL = (strlen(SWEEP_XCOL) > 0) ? 1 : 0
+RIGHTVM = (SWEEP_RIGHT eq "var_mean") ? 1 : 0
 if (ARGC < 2) {
-    print "usage: gnuplot -c plots/tau-sweep.gp IN.csv OUT.(png|svg) [png|svg]"
+    print sprintf("usage: gnuplot -c %s IN.csv OUT.(png|svg) [png|svg]", SWEEP_NAME)
     exit status 2
 }
 IN  = ARG1
 OUT = ARG2
 KIND = (ARGC >= 3 && strlen(ARG3) > 0) ? ARG3 : (OUT[strlen(OUT)-3:] eq ".svg" ? "svg" : "png")
 if (KIND ne "png" && KIND ne "svg") {
-    print sprintf("tau-sweep.gp: terminal kind must be png or svg (got '%s')", KIND)
+    print sprintf("%s: terminal kind must be png or svg (got '%s')", SWEEP_NAME, KIND)
     exit status 2
 }
 
@@ -63,13 +87,13 @@ set datafile columnheaders
 findcol(name, i) = (i > 200 || columnhead(i) eq "") ? 0 : (columnhead(i) eq name ? i : findcol(name, i+1))
 NROWS = NLINES - 1
 C_PROB = 0; C_EST = 0; C_K = 0; C_R = 0; C_STEP = 0; C_VM = 0; C_VSE = 0; C_VS = 0; C_B2 = 0
-C_WNV = 0; C_ST = 0; C_MSG = 0; C_FE = 0; C_FTE = 0; C_GE = 0
+C_WNV = 0; C_ST = 0; C_MSG = 0; C_FE = 0; C_FTE = 0; C_GE = 0; C_X = 0
 if (NROWS > 0) { stats IN every ::0::0 using (C_PROB = findcol("problem", 1), C_EST = findcol("estimator", 1), \
     C_K = findcol("K", 1), C_R = findcol("replicates", 1), C_STEP = findcol("step", 1), \
     C_VM = findcol("var_mean", 1), C_VSE = findcol("var_mean_se", 1), C_VS = findcol("var_sum", 1), \
     C_B2 = findcol("bias2", 1), C_WNV = findcol("work_norm_var", 1), C_ST = findcol("status", 1), \
     C_MSG = findcol("message", 1), C_FE = findcol("f_evals", 1), C_FTE = findcol("ftilde_evals", 1), \
-    C_GE = findcol("grad_evals", 1), 0) nooutput }
+    C_GE = findcol("grad_evals", 1), C_X = XFROMCOL ? findcol(SWEEP_XCOL, 1) : 0, 0) nooutput }
 
 # ---- terminal -------------------------------------------------------------------------------
 FONT = "sans,10"
@@ -83,10 +107,11 @@ PLACEHOLDER = 'if (KIND eq "svg") { set term svg size W,300 enhanced font FONT b
     'set label 1 sprintf("%s\n%s", IN, MSG) at graph 0.5, 0.5 center noenhanced; ' . \
     'plot 2 notitle; unset output'
 if (NROWS <= 0 || C_PROB == 0 || C_EST == 0 || C_K == 0 || C_R == 0 || C_VM == 0 || C_VS == 0 || \
-    C_B2 == 0 || C_WNV == 0 || C_ST == 0) {
+    C_B2 == 0 || (C_WNV == 0 && !RIGHTVM) || C_ST == 0 || (XFROMCOL && C_X == 0)) {
     MSG = (NROWS <= 0) ? "no data rows (or file unreadable)" : \
-          "required columns missing (problem, estimator, K, replicates, var_mean, var_sum, bias2, work_norm_var, status)"
-    print sprintf("%s: %s: %s; placeholder figure written", ARG0, IN, MSG)
+          sprintf("required columns missing (problem, estimator, K, replicates, var_mean, var_sum, bias2, %sstatus)", \
+                  (RIGHTVM ? "" : "work_norm_var, ") . (XFROMCOL ? SWEEP_XCOL . ", " : ""))
+    print sprintf("%s: %s: %s; placeholder figure written", SWEEP_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
 }
@@ -148,7 +173,7 @@ do for [i=1:|$MNAMES|] {
 
 if (NP == 0 || NE == 0) {
     MSG = "no row has a problem and an estimator name"
-    print sprintf("%s: %s: %s; placeholder figure written", ARG0, IN, MSG)
+    print sprintf("%s: %s: %s; placeholder figure written", SWEEP_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
 }
@@ -171,24 +196,28 @@ dropopt(s, key) = optpos(s, key) == 0 ? s : \
      s[1:optpos(s, key) - 2])
 isnan(x) = (x != x)
 
-array TAU[NE]            # tau of estimator e, NaN when it has none (an unbiased reference)
-array SKEY[NE]           # its spec without tau
+array TAU[NE]            # tau (SWEEP_KEY) of estimator e, NaN when it has none (an unbiased reference)
+array SKEY[NE]           # its spec without tau (with SWEEP_XCOL: also without a pinned K)
 do for [e=1:NE] {
-    v = optval(UE[e], "tau")
+    v = optval(UE[e], SWEEP_KEY)
     TAU[e] = strlen(v) > 0 ? tonum(v) : NaN
     if (strlen(v) > 0 && !(TAU[e] > 0)) { TAU[e] = NaN }
-    SKEY[e] = dropopt(UE[e], "tau")
+    SKEY[e] = dropopt(UE[e], SWEEP_KEY)
+    if (XFROMCOL) { SKEY[e] = dropopt(SKEY[e], "K") }
 }
 # readable form of a spec: "gengs:M=10,tail=lump" -> "gengs  M=10, tail=lump"
 pretty(s) = strstrt(s, ":") == 0 ? s : s[1:strstrt(s, ":") - 1] . "  " . commas(s[strstrt(s, ":") + 1:])
 commas(s) = strstrt(s, ",") == 0 ? s : s[1:strstrt(s, ",") - 1] . ", " . commas(s[strstrt(s, ",") + 1:])
+# SWEEP_XCOL: label of a point of series s, its SWEEP_KEY value and/or K (whichever the series varies over)
+ptlab(K, m, s) = ((SHK[s] && m > 0) ? sprintf("%s=%g", SWEEP_KEY, m) : "") . \
+                 (SMK[s] ? sprintf("%sK=%g", (SHK[s] && m > 0) ? " " : "", K) : "")
 
 # ---- numbers: one table, NaN for empty fields -----------------------------------------------
 num(c) = (c > 0 && valid(c)) ? column(c) : NaN
 # status flag: 1 ok, 2 nonfinite (statistics over the finite replicates), 0 no statistics
 stflag(s) = (s eq "ok") ? 1 : (s eq "nonfinite" ? 2 : 0)
 set table $NUM
-plot IN using 0:(num(C_K)):(num(C_R)):(num(C_STEP)):(num(C_VM)):(num(C_VSE)):(num(C_VS)):(num(C_B2)):(num(C_WNV)):(stflag(strcol(C_ST))):(num(C_FE)):(num(C_FTE)):(num(C_GE)) with table
+plot IN using 0:(num(C_K)):(num(C_R)):(num(C_STEP)):(num(C_VM)):(num(C_VSE)):(num(C_VS)):(num(C_B2)):(num(C_WNV)):(stflag(strcol(C_ST))):(num(C_FE)):(num(C_FTE)):(num(C_GE)):(num(C_X)) with table
 unset table
 set autoscale
 
@@ -230,18 +259,23 @@ array US[NROWS]          # series keys
 array UR[NROWS]          # reference keys
 array SEFF[NROWS]        # truncation actually used by series s (from the message), "" if as specified
 array SOWN[NROWS]        # ... and its spec's own M
-NS = 0; NR = 0
+array SK0[NROWS]         # SWEEP_XCOL: the first K of series s, and whether it holds several K /
+array SMK[NROWS]         # any row with the SWEEP_KEY option (for the point labels)
+array SHK[NROWS]
+NS = 0; NR = 0; NXBAD = 0
 array SI[NROWS]; array RI[NROWS]
 do for [r=1:NROWS] { SI[r] = 0; RI[r] = 0 }
 do for [i=1:|$NUM|] {
     L = $NUM[i]
     if (words(L) >= 10) {
         r = int(tonum(word(L, 1))) + 1
+        xc = (words(L) >= 14) ? tonum(word(L, 14)) : NaN
+        if (XFROMCOL && r >= 1 && r <= NROWS && USE[r] && !(xc > 0 && xc < 1e300)) { USE[r] = 0; NXBAD = NXBAD + 1 }
         if (r >= 1 && r <= NROWS && USE[r]) {
             e = EI[r]
             K = tonum(word(L, 2))
-            kk = MULTIK ? sprintf(" K=%g", K) : ""
-            if (isnan(TAU[e])) {
+            kk = (MULTIK && !XFROMCOL) ? sprintf(" K=%g", K) : ""
+            if (isnan(TAU[e]) && !XFROMCOL) {
                 s = UE[e] . kk
                 k = 0
                 do for [j=1:NR] { if (UR[j] eq s) { k = j } }
@@ -251,10 +285,13 @@ do for [i=1:|$NUM|] {
                 s = SKEY[e] . kk
                 k = 0
                 do for [j=1:NS] { if (US[j] eq s) { k = j } }
-                if (k == 0) { NS = NS + 1; US[NS] = s; SEFF[NS] = ""; SOWN[NS] = optval(SKEY[e], "M"); k = NS }
+                if (k == 0) { NS = NS + 1; US[NS] = s; SEFF[NS] = ""; SOWN[NS] = optval(SKEY[e], "M"); k = NS; SK0[k] = K; SMK[k] = 0; SHK[k] = 0 }
                 SI[r] = k
+                if (K != SK0[k]) { SMK[k] = 1 }
+                if (!isnan(TAU[e])) { SHK[k] = 1 }
                 # "truncated to M=21 classes" in the message: the truncation actually used
-                q = strstrt(MSGR[r], "truncated to M=")
+                # (a gengs truncation; not when M itself is swept)
+                q = (SWEEP_KEY eq "M") ? 0 : strstrt(MSGR[r], "truncated to M=")
                 if (q > 0) {
                     m = word(MSGR[r][q + 15:], 1)
                     if (m ne SOWN[k]) { SEFF[k] = m }
@@ -265,17 +302,22 @@ do for [i=1:|$NUM|] {
 }
 
 if (NS == 0) {
-    MSG = (NR > 0) ? sprintf("no estimator with a tau option (only %d unbiased reference row(s)); nothing to sweep", NR) : \
-                     "no usable row (all incompatible / error, or no estimator with a tau option)"
-    print sprintf("%s: %s: %s; placeholder figure written", ARG0, IN, MSG)
+    ART = (strstrt("aeiouAEFHILMNORSX", SWEEP_KEY[1:1]) > 0) ? "an" : "a"
+    MSG = XFROMCOL ? sprintf("no usable row (all incompatible / error, or %s missing or not positive in %d row(s))", SWEEP_XCOL, NXBAD) : \
+          (NR > 0) ? sprintf("no estimator with %s %s option (only %d unbiased reference row(s)); nothing to sweep", ART, SWEEP_KEY, NR) : \
+                     sprintf("no usable row (all incompatible / error, or no estimator with %s %s option)", ART, SWEEP_KEY)
+    print sprintf("%s: %s: %s; placeholder figure written", SWEEP_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
 }
 
 # ---- per-row values --------------------------------------------------------------------------
-# series rows: p s tau ypos detected floor work work_lo work_hi status
-# (ypos = bias2 if it exceeds its floor var_sum/R, else the floor; NaN if not drawable)
+# series rows: p s tau ypos detected floor work work_lo work_hi status K key
+# (ypos = bias2 if it exceeds its floor var_sum/R, else the floor; NaN if not drawable; tau = x;
+# work = the right panel's value, work_norm_var or var_mean (SWEEP_RIGHT); key = the SWEEP_KEY
+# option's value, -1 if none: a NaN in a `with labels` column turns the label into "nan")
 ZEROREL = 1e-12
+rval(L) = RIGHTVM ? tonum(word(L, 5)) : tonum(word(L, 9))
 array WMAXP[NP]
 do for [p=1:NP] { WMAXP[p] = 0 }
 do for [i=1:|$NUM|] {
@@ -283,14 +325,15 @@ do for [i=1:|$NUM|] {
     if (words(L) >= 10) {
         r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && USE[r]) {
-            w = tonum(word(L, 9))
+            w = rval(L)
             if (!isnan(w) && w > 0) { WMAXP[PI[r]] = fmax(WMAXP[PI[r]], w) }
         }
     }
 }
 NG = NP * NS
 array CNTB[NG]; array CNTW[NG]
-do for [g=1:NG] { CNTB[g] = 0; CNTW[g] = 0 }
+array GX0[NG]; array GY0[NG]; array GX1[NG]     # first (smallest-x) drawn right-panel point, largest x
+do for [g=1:NG] { CNTB[g] = 0; CNTW[g] = 0; GX0[g] = NaN; GY0[g] = NaN; GX1[g] = NaN }
 array NNF[NP]; array NUND[NP]
 array BLOP[NP]; array BHIP[NP]; array WLOP[NP]; array WHIP[NP]; array YPLOP[NP]; array FLMAX[NP]
 do for [p=1:NP] { NNF[p] = 0; NUND[p] = 0; BLOP[p] = NaN; BHIP[p] = NaN; WLOP[p] = NaN; WHIP[p] = NaN; YPLOP[p] = NaN; FLMAX[p] = NaN }
@@ -304,9 +347,9 @@ do for [i=1:|$NUM|] {
     if (words(L) >= 10) {
         r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && USE[r] && SI[r] > 0) {
-            p = PI[r]; s = SI[r]; e = EI[r]; tau = TAU[e]
+            p = PI[r]; s = SI[r]; e = EI[r]; tau = XFROMCOL ? tonum(word(L, 14)) : TAU[e]
             R = tonum(word(L, 3)); vm = tonum(word(L, 5)); se = tonum(word(L, 6)); vs = tonum(word(L, 7))
-            b2 = tonum(word(L, 8)); w = tonum(word(L, 9)); fl = int(tonum(word(L, 10)))
+            b2 = tonum(word(L, 8)); w = rval(L); fl = int(tonum(word(L, 10)))
             fl0 = (!isnan(vs) && vs >= 0 && !isnan(R) && R > 0) ? vs / R : NaN
             det = !isnan(b2) && (isnan(fl0) || b2 > fl0) && b2 > 0
             ypos = det ? b2 : ((!isnan(fl0) && fl0 > 0) ? fl0 : NaN)
@@ -326,14 +369,16 @@ do for [i=1:|$NUM|] {
             if (wreal) {
                 CNTW[g] = CNTW[g] + 1
                 WLOP[p] = fmin(WLOP[p], wlo); WHIP[p] = fmax(WHIP[p], whi)
+                if (isnan(GX0[g]) || tau < GX0[g]) { GX0[g] = tau; GY0[g] = w }
+                GX1[g] = fmax(GX1[g], tau)
             }
             if (fl == 2) { NNF[p] = NNF[p] + 1 }
-            print sprintf("%d %d %.10g %.10g %d %.10g %.10g %.10g %.10g %d", p, s, tau, ypos, det, \
-                (!isnan(fl0) && fl0 > 0) ? fl0 : NaN, wreal ? w : NaN, wlo, whi, fl)
+            print sprintf("%d %d %.10g %.10g %d %.10g %.10g %.10g %.10g %d %.10g %.10g", p, s, tau, ypos, det, \
+                (!isnan(fl0) && fl0 > 0) ? fl0 : NaN, wreal ? w : NaN, wlo, whi, fl, tonum(word(L, 2)), isnan(TAU[e]) ? -1 : TAU[e])
             TMIN = fmin(TMIN, tau); TMAX = fmax(TMAX, tau)
             if (!isnan(R)) { RMIN = fmin(RMIN, R); RMAX = fmax(RMAX, R) }
             k = 0
-            do for [j=1:NT] { if (UT[j] == tau) { k = j } }
+            do for [j=1:NT] { if (abs(UT[j] - tau) <= 1e-9 * abs(tau)) { k = j } }
             if (k == 0) { NT = NT + 1; UT[NT] = tau }
         }
     }
@@ -344,7 +389,7 @@ do for [a=1:NT] {
     do for [b=a+1:NT] { if (UT[b] < UT[a]) { t = UT[a]; UT[a] = UT[b]; UT[b] = t } }
 }
 
-# references: their work_norm_var per problem (the last row wins if a key repeats)
+# references: their work_norm_var (var_mean) per problem (the last row wins if a key repeats)
 NRG = NP * (NR > 0 ? NR : 1)
 array RW[NRG]
 array RZ[NRG]            # 1: numerically zero
@@ -358,7 +403,7 @@ do for [i=1:|$NUM|] {
         r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && USE[r] && RI[r] > 0) {
             p = PI[r]; g = (p - 1) * NR + RI[r]
-            w = tonum(word(L, 9))
+            w = rval(L)
             if (!isnan(w) && w >= 0) {
                 if (isnan(RW[g])) { NREFP[p] = NREFP[p] + 1 }
                 RW[g] = w
@@ -396,8 +441,8 @@ unset print
 NKEPT = 0
 do for [g=1:NG] { NKEPT = NKEPT + CNTB[g] + CNTW[g] }
 if (NKEPT == 0) {
-    MSG = "no drawable values (bias2 / work_norm_var missing or not positive in every tau row)"
-    print sprintf("%s: %s: %s; placeholder figure written", ARG0, IN, MSG)
+    MSG = sprintf("no drawable values (bias2 / %s missing or not positive in every %s row)", SWEEP_RIGHT, XFROMCOL ? "usable" : SWEEP_KEY)
+    print sprintf("%s: %s: %s; placeholder figure written", SWEEP_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
 }
@@ -419,11 +464,15 @@ do for [s=1:NS] {
 }
 NUNDALL = 0; NNFALL = 0; NREFALL = 0
 do for [p=1:NP] { NUNDALL = NUNDALL + NUND[p]; NNFALL = NNFALL + NNF[p]; NREFALL = NREFALL + NREFP[p] }
-T_FLOOR = "dotted: noise floor var\\_sum/R of the series"
+# SWEEP_GUIDE: a 1/x guide for every group with drawn right-panel points at two or more x
+NGUIDE = 0
+if (SWEEP_GUIDE) { do for [g=1:NG] { if (CNTW[g] > 0 && GX1[g] > GX0[g]) { NGUIDE = NGUIDE + 1 } } }
+T_FLOOR = (NGUIDE > 0) ? "dotted, left: noise floor var\\_sum/R of the series" : "dotted: noise floor var\\_sum/R of the series"
 T_UND = "open: bias2 ≤ floor (drawn on it)"
-T_REF = "dashed: estimators without τ (references)"
+T_REF = sprintf("dashed: estimators without %s (references)", SWEEP_XSYM)
 T_NF = "nonfinite (some replicates excluded)"
-NKEYENT = NS_SHOWN + 1 + (NUNDALL > 0) + (NREFALL > 0) + (NNFALL > 0)
+T_GUIDE = sprintf("dotted, right: ∝ 1/%s through the series' first point", SWEEP_XSYM)
+NKEYENT = NS_SHOWN + 1 + (NUNDALL > 0) + (NREFALL > 0) + (NNFALL > 0) + (NGUIDE > 0)
 MAXLEN = (MAXLEN < 42) ? 42 : MAXLEN
 KEYCOLS = int(900 / (MAXLEN * 7 + 70))
 KEYCOLS = (KEYCOLS < 1) ? 1 : (KEYCOLS > 3 ? 3 : KEYCOLS)
@@ -465,8 +514,11 @@ RTXT = isnan(RMIN) ? "" : (RMIN == RMAX ? sprintf("R = %d replicates per point",
 KTXT = (!MULTIK && !isnan(KFIRST)) ? sprintf(", K = %g samples per estimate", KFIRST) : ""
 STEPTXT = (isnan(STEPMAX) || NSTEPS_DROPPED == 0) ? "" : sprintf("; trajectory file: last step (%d) only", STEPMAX)
 STEPTXT = STEPTXT . (NDROP > 0 ? sprintf("; %d missing / non-positive value(s) not drawn", NDROP) : "")
-SUB = sprintf("%s%s; squared bias and variance at an equal evaluation budget against τ%s", RTXT, KTXT, STEPTXT)
-FIGTITLE = "temperature sweep:  " . ((NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP))
+esc(s) = strstrt(s, "_") == 0 ? s : s[1:strstrt(s, "_") - 1] . "\\_" . esc(s[strstrt(s, "_") + 1:])
+STEPTXT = STEPTXT . ((XFROMCOL && NXBAD > 0) ? sprintf("; %d row(s) with %s 0 / empty not drawn", NXBAD, esc(SWEEP_XCOL)) : "")
+SUB = sprintf("%s%s; squared bias and variance %s %s%s", RTXT, KTXT, \
+              RIGHTVM ? "vs" : "at an equal evaluation budget against", SWEEP_XSYM, STEPTXT)
+FIGTITLE = SWEEP_TITLE . ":  " . ((NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP))
 
 decades(lo, hi) = log10(hi) - log10(lo)
 yfmt(lo, hi) = decades(lo, hi) >= 1.2 ? "10^{%L}" : "%.2g"
@@ -485,7 +537,8 @@ LOGTICS = 'TL = ""; TC = 0; TE0 = floor(log10(TLO)); TE1 = ceil(log10(THI)); ' .
 XLO = TMIN / 1.5; XHI = TMAX * 1.5
 if (TMAX / TMIN < 2) { XLO = TMIN / 2.5; XHI = TMAX * 2.5 }
 XTICS = ""
-if (NT <= 10) {
+# (x from a column: continuous values, e.g. mean evaluations; ordinary log tics, set per row below)
+if (NT <= 10 && !XFROMCOL) {
     # a value closer than ~25 px to the previous labelled one gets an unlabelled tic
     XLAST = NaN
     do for [t=1:NT] {
@@ -502,7 +555,7 @@ set logscale y 10
 set grid xtics ytics lc rgb "#dddddd" lw 1
 set border 3 lc rgb "#555555"
 set tics nomirror out scale 0.6
-set xlabel "Gumbel-Softmax temperature τ" offset 0, 0.3
+set xlabel SWEEP_XLABEL offset 0, 0.3
 unset title
 set bars 0.6
 
@@ -522,11 +575,12 @@ do for [p=1:NP] {
         set label 903 UP[p] at screen 0.5, sy(TOP - 30) center font "sans,11" noenhanced
     }
     set label 904 "squared bias (noise-corrected)" at screen sx((L1+R1)/2), sy(TOP - 8) center font "sans,10"
-    set label 905 "variance × evaluations per estimate (equal budget)" at screen sx((L2+R2)/2), sy(TOP - 8) center font "sans,10"
+    set label 905 (RIGHTVM ? "variance of one estimate (± standard error)" : "variance × evaluations per estimate (equal budget)") at screen sx((L2+R2)/2), sy(TOP - 8) center font "sans,10"
 
     set tmargin at screen sy(TOP); set bmargin at screen sy(BOT)
     set xrange [XLO:XHI]
     if (strlen(XTICS) > 0) { eval "set xtics (" . XTICS . ")" } else { set xtics autofreq; set format x "%g" }
+    if (XFROMCOL) { TLO = XLO; THI = XHI; TAX = "x"; eval LOGTICS }
 
     # -- left panel: bias2 ---------------------------------------------------------------------
     set lmargin at screen sx(L1); set rmargin at screen sx(R1)
@@ -570,7 +624,7 @@ do for [p=1:NP] {
 
     # -- right panel: work_norm_var, unbiased references ---------------------------------------
     set lmargin at screen sx(L2); set rmargin at screen sx(R2)
-    set ylabel "var\\_mean × evaluations per estimate  (work\\_norm\\_var)" offset 0.5, 0
+    set ylabel (RIGHTVM ? "var\\_mean  (mean over coordinates of the variance)" : "var\\_mean × evaluations per estimate  (work\\_norm\\_var)") offset 0.5, 0
     # y range over series and non-zero references; the "≈ 0" level one decade below
     NZREF = 0
     do for [j=1:NR] { if (!isnan(RW[(p-1)*NR + j]) && RZ[(p-1)*NR + j]) { NZREF = NZREF + 1 } }
@@ -584,9 +638,16 @@ do for [p=1:NP] {
         g = (p-1)*NS + s
         if (CNTW[g] > 0) {
             b = BLK[g]
+            if (SWEEP_GUIDE && GX1[g] > GX0[g]) {
+                CMD = CMD . sprintf("%s(x >= %.10g && x <= %.10g ? %.10g / x : NaN) with lines lt %d lw 1 dt 3 notitle", \
+                    (strlen(CMD) ? ", " : ""), GX0[g] / (1 + 1e-9), GX1[g] * (1 + 1e-9), GY0[g] * GX0[g], s)
+            }
             CMD = CMD . sprintf("%s$DATA index %d using 3:7:8:9 with yerrorlines lt %d notitle", (strlen(CMD) ? ", " : ""), b, s)
             if (NNF[p] > 0) {
                 CMD = CMD . sprintf(", $DATA index %d using 3:($10 == 2 ? $7 : NaN) with points pt 6 ps 1.8*PSCALE lc rgb 'black' notitle", b)
+            }
+            if (XFROMCOL && (SMK[s] || SHK[s])) {
+                CMD = CMD . sprintf(", $DATA index %d using 3:7:(ptlab($11, $12, %d)) with labels offset 0, 0.85 font 'sans,7' tc lt %d notitle", b, s, s)
             }
         }
     }
@@ -627,7 +688,7 @@ do for [p=1:NP] {
         set label 907 "≈ 0" at graph 0.01, first ZPOS left offset 0.3, 0.6 font "sans,9" tc rgb "#666666"
     }
     if (strlen(CMD) == 0) {
-        set label 906 "no work\\_norm\\_var values" at graph 0.5, 0.5 center
+        set label 906 (RIGHTVM ? "no var\\_mean values" : "no work\\_norm\\_var values") at graph 0.5, 0.5 center
         CMD = "NaN notitle"
     }
     eval "plot " . CMD
@@ -656,6 +717,7 @@ do for [s=1:NS] {
 CMD = CMD . ", NaN with lines lc rgb '#444444' lw 1 dt 3 title T_FLOOR"
 if (NUNDALL > 0) { CMD = CMD . ", NaN with points pt 6 lw 1.3 lc rgb '#444444' title T_UND" }
 if (NREFALL > 0) { CMD = CMD . ", NaN with lines lc rgb REFCOL lw 1.3 dt 2 title T_REF" }
+if (NGUIDE > 0) { CMD = CMD . ", NaN with lines lc rgb '#444444' lw 1 dt 3 title T_GUIDE" }
 if (NNFALL > 0) { CMD = CMD . ", NaN with points pt 6 ps 1.8*PSCALE lc rgb 'black' title T_NF" }
 eval "plot " . CMD
 unset multiplot

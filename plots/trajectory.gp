@@ -35,16 +35,31 @@
 # ("gengs:M=40,anneal=0.002,tau=1,tau_min=0.1") correctly when a column is referenced by *number*
 # as a label, but strcol() / column-by-name truncate them at the first comma; so problem and
 # estimator are read through `with labels` tables, and the numbers through one numeric table.
+#
+# Other x axes: a wrapper sets these variables and `call`s this script (defaults: x = step).
+#   TRAJ_X        "step", or a numeric column of cumulative cost ("f_evals"): x = that column, log
+#                 axis in both panels; a record with no cost yet (the start, 0) is drawn at half the
+#                 first positive value, on a tic named "start"; later records without a positive
+#                 value are not drawn (counted in the subtitle). The running mean is still over
+#                 records in step order.
+#   TRAJ_XLABEL   the x axis label ("optimisation step"); TRAJ_TITLE ("optimisation trajectories");
+#   TRAJ_NAME     the script named in notes on stderr
+#   trajectory-cost.gp: TRAJ_X = "f_evals"
 
+if (!exists("TRAJ_X")) { TRAJ_X = "step" }
+if (!exists("TRAJ_XLABEL")) { TRAJ_XLABEL = "optimisation step" }
+if (!exists("TRAJ_TITLE")) { TRAJ_TITLE = "optimisation trajectories" }
+if (!exists("TRAJ_NAME")) { TRAJ_NAME = ARG0 }
+COSTX = (TRAJ_X ne "step") ? 1 : 0
 if (ARGC < 2) {
-    print "usage: gnuplot -c plots/trajectory.gp IN.csv OUT.(png|svg) [png|svg]"
+    print sprintf("usage: gnuplot -c %s IN.csv OUT.(png|svg) [png|svg]", TRAJ_NAME)
     exit status 2
 }
 IN  = ARG1
 OUT = ARG2
 KIND = (ARGC >= 3 && strlen(ARG3) > 0) ? ARG3 : (OUT[strlen(OUT)-3:] eq ".svg" ? "svg" : "png")
 if (KIND ne "png" && KIND ne "svg") {
-    print sprintf("trajectory.gp: terminal kind must be png or svg (got '%s')", KIND)
+    print sprintf("%s: terminal kind must be png or svg (got '%s')", TRAJ_NAME, KIND)
     exit status 2
 }
 
@@ -68,10 +83,10 @@ set datafile columnheaders
 # ---- column numbers by header name -----------------------------------------------------------
 findcol(name, i) = (i > 200 || columnhead(i) eq "") ? 0 : (columnhead(i) eq name ? i : findcol(name, i+1))
 NROWS = NLINES - 1
-C_PROB = 0; C_EST = 0; C_K = 0; C_SEED = 0; C_STEP = 0; C_OBJ = 0; C_ST = 0
+C_PROB = 0; C_EST = 0; C_K = 0; C_SEED = 0; C_STEP = 0; C_OBJ = 0; C_ST = 0; C_X = 0
 if (NROWS > 0) { stats IN every ::0::0 using (C_PROB = findcol("problem", 1), C_EST = findcol("estimator", 1), \
     C_K = findcol("K", 1), C_SEED = findcol("seed", 1), C_STEP = findcol("step", 1), \
-    C_OBJ = findcol("objective", 1), C_ST = findcol("status", 1), 0) nooutput }
+    C_OBJ = findcol("objective", 1), C_ST = findcol("status", 1), C_X = COSTX ? findcol(TRAJ_X, 1) : 0, 0) nooutput }
 
 # ---- terminal -------------------------------------------------------------------------------
 FONT = "sans,10"
@@ -83,9 +98,10 @@ PLACEHOLDER = 'if (KIND eq "svg") { set term svg size W,300 enhanced font FONT b
     'set output OUT; unset border; unset tics; unset key; set xrange [0:1]; set yrange [0:1]; ' . \
     'set label 1 sprintf("%s\n%s", IN, MSG) at graph 0.5, 0.5 center noenhanced; ' . \
     'plot 2 notitle; unset output'
-if (NROWS <= 0 || C_PROB == 0 || C_EST == 0 || C_STEP == 0 || C_OBJ == 0) {
-    MSG = (NROWS <= 0) ? "no data rows (or file unreadable)" : "required columns missing (problem, estimator, step, objective)"
-    print sprintf("%s: %s: %s; placeholder figure written", ARG0, IN, MSG)
+if (NROWS <= 0 || C_PROB == 0 || C_EST == 0 || C_STEP == 0 || C_OBJ == 0 || (COSTX && C_X == 0)) {
+    MSG = (NROWS <= 0) ? "no data rows (or file unreadable)" : \
+          sprintf("required columns missing (problem, estimator, step, objective%s)", COSTX ? ", " . TRAJ_X : "")
+    print sprintf("%s: %s: %s; placeholder figure written", TRAJ_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
 }
@@ -132,7 +148,7 @@ do for [i=1:|$ENAMES|] {
 }
 if (NP == 0 || NE == 0) {
     MSG = "no row has a problem and an estimator name"
-    print sprintf("%s: %s: %s; placeholder figure written", ARG0, IN, MSG)
+    print sprintf("%s: %s: %s; placeholder figure written", TRAJ_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
 }
@@ -142,7 +158,7 @@ num(c) = (c > 0 && valid(c)) ? column(c) : NaN
 # status: 1 ok (or no status column), 0 anything else
 stflag(c) = (c == 0) ? 1 : (strcol(c) eq "ok" ? 1 : 0)
 set table $NUM
-plot IN using 0:(num(C_K)):(num(C_SEED)):(num(C_STEP)):(num(C_OBJ)):(stflag(C_ST)) with table
+plot IN using 0:(num(C_K)):(num(C_SEED)):(num(C_STEP)):(num(C_OBJ)):(stflag(C_ST)):(num(C_X)) with table
 unset table
 set autoscale
 
@@ -189,7 +205,7 @@ do for [r=1:NROWS] { NUSE = NUSE + USE[r] }
 if (NUSE == 0) {
     MSG = (NBADST > 0) ? sprintf("no usable trajectory record (%d row(s) with status not ok, %d without a numeric step / objective)", NBADST, NBAD - NBADST) : \
                          sprintf("no trajectory record with a numeric step and objective in %d row(s) (a summary-schema file?)", NBAD)
-    print sprintf("%s: %s: %s; placeholder figure written", ARG0, IN, MSG)
+    print sprintf("%s: %s: %s; placeholder figure written", TRAJ_NAME, IN, MSG)
     eval PLACEHOLDER
     exit
 }
@@ -201,7 +217,25 @@ array FIRSTV[NG]; array LASTV[NG]; array FIRSTS[NG]; array LASTS[NG]
 do for [g=1:NG] { CNT[g] = 0; STOP[g] = 0; FIRSTV[g] = NaN; LASTV[g] = NaN; FIRSTS[g] = NaN; LASTS[g] = NaN }
 array OMIN[NP]; array OMAX[NP]
 do for [p=1:NP] { OMIN[p] = NaN; OMAX[p] = NaN }
-SMIN = NaN; SMAX = NaN
+SMIN = NaN; SMAX = NaN; XMIN = NaN; XMAX = NaN; NXDROP = 0; NXNONE = 0
+esc(s) = strstrt(s, "_") == 0 ? s : s[1:strstrt(s, "_") - 1] . "\\_" . esc(s[strstrt(s, "_") + 1:])
+# TRAJ_X: a trajectory whose cost never becomes positive (an estimator that evaluates only f~ has
+# f_evals 0 throughout) has no place on the log axis at all, not even its start
+array GXPOS[NG]; array GHAS[NG]
+do for [g=1:NG] { GXPOS[g] = 1; GHAS[g] = 0 }
+if (COSTX) {
+    do for [g=1:NG] { GXPOS[g] = 0 }
+    do for [i=1:|$NUM|] {
+        L = $NUM[i]
+        r = int(tonum(word(L, 1))) + 1
+        if (words(L) >= 7 && r >= 1 && r <= NROWS && SI[r] > 0 && USE[r]) {
+            xv = tonum(word(L, 7))
+            GHAS[(PI[r] - 1) * NS + SI[r]] = 1
+            if (xv > 0 && xv < 1e300) { GXPOS[(PI[r] - 1) * NS + SI[r]] = 1 }
+        }
+    }
+    do for [g=1:NG] { if (GHAS[g] && !GXPOS[g]) { NXNONE = NXNONE + 1 } }
+}
 set print $ROWS
 do for [i=1:|$NUM|] {
     L = $NUM[i]
@@ -209,19 +243,32 @@ do for [i=1:|$NUM|] {
         r = int(tonum(word(L, 1))) + 1
         if (r >= 1 && r <= NROWS && SI[r] > 0) {
             p = PI[r]; g = (p - 1) * NS + SI[r]
-            if (USE[r]) {
-                st = tonum(word(L, 4)); ob = tonum(word(L, 5))
+            st = tonum(word(L, 4))
+            # TRAJ_X: x = the cost column; 0 only at the start, otherwise not drawable on a log axis
+            xv = COSTX ? ((words(L) >= 7) ? tonum(word(L, 7)) : NaN) : st
+            if (USE[r] && COSTX && GXPOS[g] && !(xv > 0 && xv < 1e300) && !(xv == 0 && st <= 0)) { NXDROP = NXDROP + 1 }
+            if (USE[r] && (!COSTX || GXPOS[g] && (xv > 0 && xv < 1e300 || xv == 0 && st <= 0))) {
+                ob = tonum(word(L, 5))
                 CNT[g] = CNT[g] + 1
                 if (isnan(FIRSTS[g]) || st < FIRSTS[g]) { FIRSTS[g] = st; FIRSTV[g] = ob }
                 if (isnan(LASTS[g]) || st >= LASTS[g]) { LASTS[g] = st; LASTV[g] = ob }
                 OMIN[p] = fmin(OMIN[p], ob); OMAX[p] = fmax(OMAX[p], ob)
                 SMIN = fmin(SMIN, st); SMAX = fmax(SMAX, st)
-                print sprintf("%d %.10g %.12g", g, st, ob)
-            } else { STOP[g] = 1 }
+                XMIN = fmin(XMIN, xv); XMAX = fmax(XMAX, xv)
+                print sprintf("%d %.10g %.12g %.10g", g, st, ob, xv)
+            } else { if (!USE[r]) { STOP[g] = 1 } }
         }
     }
 }
 unset print
+NDRAWN = 0
+do for [g=1:NG] { NDRAWN = NDRAWN + CNT[g] }
+if (NDRAWN == 0) {
+    MSG = sprintf("no trajectory with %s > 0 (%d trajectory(ies) with no %s at all)", TRAJ_X, NXNONE, TRAJ_X)
+    print sprintf("%s: %s: %s; placeholder figure written", TRAJ_NAME, IN, MSG)
+    eval PLACEHOLDER
+    exit
+}
 
 # direction: minimisation unless most trajectories end above where they started
 NUP = 0; NDOWN = 0
@@ -256,11 +303,11 @@ do for [g=1:NG] {
     if (CNT[g] > 0) {
         n = CNT[g]
         p = (g - 1) / NS + 1
-        array AS[n]; array AO[n]
+        array AS[n]; array AO[n]; array AX[n]
         m = 0
         do for [i=1:|$ROWS|] {
             L = $ROWS[i]
-            if (int(tonum(word(L, 1))) == g) { m = m + 1; AS[m] = tonum(word(L, 2)); AO[m] = tonum(word(L, 3)) }
+            if (int(tonum(word(L, 1))) == g) { m = m + 1; AS[m] = tonum(word(L, 2)); AO[m] = tonum(word(L, 3)); AX[m] = tonum(word(L, 4)) }
         }
         # insertion sort by step (a no-op for the usual file order)
         do for [a=2:n] {
@@ -268,6 +315,7 @@ do for [g=1:NG] {
             while (b > 1 && AS[b-1] > AS[b]) {
                 t = AS[b]; AS[b] = AS[b-1]; AS[b-1] = t
                 t = AO[b]; AO[b] = AO[b-1]; AO[b-1] = t
+                t = AX[b]; AX[b] = AX[b-1]; AX[b-1] = t
                 b = b - 1
             }
         }
@@ -286,7 +334,7 @@ do for [g=1:NG] {
             gz = (gm <= FLOOR[p]) ? 1 : 0
             if (gz) { NZERO = NZERO + 1 } else { GLO[p] = fmin(GLO[p], gm); GHI[p] = fmax(GHI[p], gm) }
             if (gap > FLOOR[p]) { GLO[p] = fmin(GLO[p], gap); GHI[p] = fmax(GHI[p], gap) }
-            print sprintf("%.10g %.12g %.10g %.10g %d", AS[a], AO[a], gap > FLOOR[p] ? gap : NaN, gm, gz)
+            print sprintf("%.10g %.12g %.10g %.10g %d", AX[a], AO[a], gap > FLOOR[p] ? gap : NaN, gm, gz)
         }
         print ""
         print ""
@@ -355,28 +403,35 @@ faint(c) = "#C0" . c[2:7]
 KTXT = (!MULTIK && !isnan(KFIRST)) ? sprintf("K = %g samples per estimate", KFIRST) : "K varies (see legend)"
 STXT = (!MULTIS && !isnan(SFIRST)) ? sprintf(", seed %g", SFIRST) : ""
 BADTXT = (NBAD > 0) ? sprintf("; %d record(s) with status not ok skipped", NBAD) : ""
+BADTXT = BADTXT . ((NXDROP > 0) ? sprintf("; %d record(s) without %s > 0 not drawn", NXDROP, esc(TRAJ_X)) : "") . \
+    ((NXNONE > 0) ? sprintf("; %d trajectory(ies) with no %s at all not drawn", NXNONE, esc(TRAJ_X)) : "")
 SUB = sprintf("%s%s; %s%s", KTXT, STXT, (NREC > 1 ? sprintf("exact objective recorded every ≈ %g steps", DSTEP) : "one record per run"), BADTXT)
-FIGTITLE = "optimisation trajectories:  " . ((NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP))
+FIGTITLE = TRAJ_TITLE . ":  " . ((NP == 1) ? UP[1] : sprintf("%s  (%d problems)", IN, NP))
 GAPLABEL = MAXIMISE ? "max over runs − objective" : "objective − min over runs"
 
 decades(lo, hi) = log10(hi) - log10(lo)
 yfmt(lo, hi) = decades(lo, hi) >= 1.2 ? "10^{%L}" : "%.2g"
 
-XLO = SMIN; XHI = (SMAX > SMIN) ? SMAX : SMIN + 1
+XLO = XMIN; XHI = (XMAX > XMIN) ? XMAX : XMIN + 1
 # Left panel: log step axis when the run spans more than a decade of steps (the first descent
 # takes a few percent of the run and would be a vertical line on a linear axis); records at
 # step ≤ 0 (the start) are drawn at X0, half the first positive step, on a tic named "start".
 SPOS = NaN
-do for [i=1:|$ROWS|] { st = tonum(word($ROWS[i], 2)); if (st > 0) { SPOS = fmin(SPOS, st) } }
-LOGX = (!isnan(SPOS) && SMAX / SPOS >= 10) ? 1 : 0
+do for [i=1:|$ROWS|] { st = tonum(word($ROWS[i], 4)); if (st > 0) { SPOS = fmin(SPOS, st) } }
+# (TRAJ_X: always log, in both panels)
+LOGX = (!isnan(SPOS) && (COSTX || XMAX / SPOS >= 10)) ? 1 : 0
+XU = (COSTX && LOGX) ? "(xl($1))" : "1"
 X0 = LOGX ? SPOS / 2.0 : XLO
+# (TRAJ_X: half a decade below the decade under the first positive cost, clear of the decade tics)
+if (COSTX && LOGX) { X0 = 10.0**(floor(log10(SPOS)) - 0.5) }
+XLEFT = (COSTX && LOGX) ? X0 / 1.25 : X0
 xl(st) = (LOGX && st <= 0) ? X0 : st
 
 set multiplot
 set grid xtics ytics lc rgb "#dddddd" lw 1
 set border 3 lc rgb "#555555"
 set tics nomirror out scale 0.6
-set xlabel "optimisation step" offset 0, 0.3
+set xlabel TRAJ_XLABEL offset 0, 0.3
 unset title
 set xrange [XLO:XHI]
 
@@ -403,11 +458,11 @@ do for [p=1:NP] {
     unset logscale y
     if (LOGX) {
         set logscale x 10
-        set xrange [X0 : XHI * 1.05]
+        set xrange [XLEFT : XHI * 1.05]
         set format x "%g"
         set xtics autofreq
         set xtics add ("start" X0)
-        set xlabel "optimisation step (log)" offset 0, 0.3
+        set xlabel TRAJ_XLABEL . " (log)" offset 0, 0.3
     }
     set format y "%g"
     set ytics autofreq
@@ -432,10 +487,12 @@ do for [p=1:NP] {
 
     # -- right: gap, log ------------------------------------------------------------------------
     set lmargin at screen sx(L2); set rmargin at screen sx(R2)
-    unset logscale x
-    set xrange [XLO:XHI]
-    set xtics autofreq
-    set xlabel "optimisation step" offset 0, 0.3
+    if (!(COSTX && LOGX)) {
+        unset logscale x
+        set xrange [XLO:XHI]
+        set xtics autofreq
+        set xlabel TRAJ_XLABEL offset 0, 0.3
+    }
     YLO = (NZERO > 0 ? ZPOS[p] : (isnan(GLO[p]) ? ZPOS[p] : GLO[p])) / 2.0
     YHI = (isnan(GHI[p]) ? 1 : GHI[p]) * 2.0
     # the range first: switching to log while the left panel's (possibly negative) range is set warns
@@ -448,17 +505,17 @@ do for [p=1:NP] {
     do for [s=1:NS] {
         g = (p-1)*NS + s
         if (CNT[g] > 0) {
-            CMD = CMD . sprintf("%s$DATA index %d using 1:3 with points pt 7 ps %.2f lc rgb '%s' notitle", (strlen(CMD) ? ", " : ""), \
-                BLK[g], 0.35 * PSCALE, faint(COL[(s-1) % 12 + 1]))
+            CMD = CMD . sprintf("%s$DATA index %d using %s:3 with points pt 7 ps %.2f lc rgb '%s' notitle", (strlen(CMD) ? ", " : ""), \
+                BLK[g], XU, 0.35 * PSCALE, faint(COL[(s-1) % 12 + 1]))
         }
     }
     do for [s=1:NS] {
         g = (p-1)*NS + s
         if (CNT[g] > 0) {
-            CMD = CMD . sprintf(", $DATA index %d using 1:(gpos(%d)) with %s lt %d lw 2.2 notitle", BLK[g], p, \
+            CMD = CMD . sprintf(", $DATA index %d using %s:(gpos(%d)) with %s lt %d lw 2.2 notitle", BLK[g], XU, p, \
                 CNT[g] == 1 ? "points pt 7 ps 0.8" : "lines", s)
             if (STOP[g]) {
-                CMD = CMD . sprintf(", $DATA index %d every ::%d::%d using 1:(gpos(%d)) with points pt 2 ps 1.8*PSCALE lw 2 lc rgb 'black' notitle", BLK[g], CNT[g]-1, CNT[g]-1, p)
+                CMD = CMD . sprintf(", $DATA index %d every ::%d::%d using %s:(gpos(%d)) with points pt 2 ps 1.8*PSCALE lw 2 lc rgb 'black' notitle", BLK[g], CNT[g]-1, CNT[g]-1, XU, p)
             }
         }
     }

@@ -6,8 +6,8 @@
 #include <string.h>
 
 extern const gv_problem_type gv_prob_bernoulli_coupled, gv_prob_bernoulli_quadratic, gv_prob_bernoulli_shared,
-    gv_prob_categorical_abs, gv_prob_categorical_arsm, gv_prob_categorical_coupled, gv_prob_categorical_linear, gv_prob_count_quadratic, gv_prob_sbn,
-    gv_prob_sbn_posterior;
+    gv_prob_categorical_abs, gv_prob_categorical_arsm, gv_prob_categorical_coupled, gv_prob_categorical_linear,
+    gv_prob_cluster_posterior, gv_prob_count_quadratic, gv_prob_sbn, gv_prob_sbn_posterior;
 
 const gv_problem_type *const gv_problem_types[] = {
     &gv_prob_bernoulli_coupled,
@@ -17,6 +17,7 @@ const gv_problem_type *const gv_problem_types[] = {
     &gv_prob_categorical_arsm,
     &gv_prob_categorical_coupled,
     &gv_prob_categorical_linear,
+    &gv_prob_cluster_posterior,
     &gv_prob_count_quadratic,
     &gv_prob_sbn,
     &gv_prob_sbn_posterior,

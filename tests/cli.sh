@@ -312,5 +312,38 @@ awk -F, 'NR == 2 { a = $(NF-4) } END { exit !($(NF-1) == "ok" && $(NF-4) > a + 0
 expect 0 "" $G describe -p sbn:N=3,params="$T/trained4.csv" --params "$T/trained5.csv"
 cmp -s "$T/trained4.csv" "$T/trained5.csv" && ok || bad "two-layer sbn train --save-params: load -> dump differs"
 
+# ---- figure kinds M-sweep, cost-sweep, trajectory-cost (plots/*.gp wrappers) ---- BEGIN ----
+# Each draws a real figure (non-empty PNG, nothing on stderr) from a CSV and a placeholder (exit 0)
+# from an empty file. The M option of issue 7's estimators is faked by renaming rloo rows at K = k
+# to "smc-wake-a:M=k,kernel=gibbs" at K = 4 (the scripts only read the CSV); reinforce rows are
+# the references (no M) of M-sweep and a series over K of cost-sweep.
+if command -v gnuplot >/dev/null; then
+    FG="$T/figs"
+    mkdir -p "$FG"
+    expect 0 "" $G run -p bernoulli-coupled:D=4 -e rloo,reinforce -K 2,4,8 -R 200 --seed 1 --no-timing -q -o "$FG/r.csv"
+    sed -E 's/^([^,]*),rloo,expectation,([0-9]+),/\1,"smc-wake-a:M=\2,kernel=gibbs",expectation,4,/' "$FG/r.csv" >"$FG/m.csv"
+    [ "$(grep -c '"smc-wake-a:M=[248],kernel=gibbs",expectation,4,' "$FG/m.csv")" -eq 3 ] && ok || bad "figure kinds: faking M rows failed"
+    expect 0 "" $G train -p bernoulli-quadratic:preset=double-cv -e reinforce,rloo -K 2 --maximise --opt rmsprop --lr 0.01 \
+        --steps 40 --every 10 --no-timing -q -o "$FG/tr.csv"
+    : >"$FG/empty.csv"
+    for kf in M-sweep:m.csv cost-sweep:m.csv trajectory-cost:tr.csv; do
+        k=${kf%%:*} f=${kf#*:}
+        for ext in png svg; do
+            rm -f "$FG/$k.$ext"
+            gnuplot -c plots/$k.gp "$FG/$f" "$FG/$k.$ext" $ext 2>"$FG/$k.err" && [ -s "$FG/$k.$ext" ] && [ ! -s "$FG/$k.err" ] && ok \
+                || bad "$k.gp on $f ($ext): $(head -c 300 "$FG/$k.err")"
+        done
+        rm -f "$FG/$k-0.png"
+        gnuplot -c plots/$k.gp "$FG/empty.csv" "$FG/$k-0.png" png 2>"$FG/$k-0.err" && [ -s "$FG/$k-0.png" ] \
+            && grep -q "placeholder figure written" "$FG/$k-0.err" && ok || bad "$k.gp placeholder on an empty file"
+    done
+    # a summary file is not a trajectory, a trajectory is not a summary: placeholders, exit 0
+    gnuplot -c plots/trajectory-cost.gp "$FG/m.csv" "$FG/x.png" png 2>"$FG/x.err" && grep -q "placeholder figure written" "$FG/x.err" \
+        && ok || bad "trajectory-cost.gp placeholder on a summary file"
+    gnuplot -c plots/M-sweep.gp "$FG/r.csv" "$FG/y.png" png 2>"$FG/y.err" && grep -q "no estimator with an M option" "$FG/y.err" \
+        && ok || bad "M-sweep.gp placeholder on a file without M options"
+fi
+# ---- figure kinds M-sweep, cost-sweep, trajectory-cost ---- END ----
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

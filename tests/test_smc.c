@@ -23,7 +23,20 @@
  *                = K/2 to 1e-9 except the last (>= K/2), the evaluation count, the particles' caches; a flat likelihood
  *                takes one step; the fixed schedules' tau values; bad options are refused
  *   determinism  the same seed gives the same bits; samplers run in parallel (OpenMP, one rng each)
- *                give the same bits as serially */
+ *                give the same bits as serially
+ * Categorical sites (ncat = C > 2), on a 3-site x 3-value target with a non-factorised prior (a table
+ * over the 27 states) and a non-separable likelihood (site terms + pair interactions):
+ *   cat_invariance  the exact 27 x 27 matrices of each site's Gibbs update, of one systematic sweep and
+ *                of one Metropolis proposal (uniform site, uniform other value), built from
+ *                gv_smc_gibbs_probs / gv_smc_mh_accept_set, are stochastic and leave pi_tau invariant
+ *                (tau in {0, 0.37, 1}, 1e-12), with the log_lik_set / aux_set fast path and without;
+ *                the log-likelihoods they return are the recomputed ones; gv_smc_move draws from those
+ *                rows (per-cell z-test, |z| < 5), counts C - 1 evaluations per Gibbs site and keeps the
+ *                particle's log-likelihood and cache current
+ *   cat_unbiased linear schedule, K = 8: z-test of mean(Ẑ)/Z - 1 over R runs (Gibbs / Metropolis,
+ *                systematic / multinomial; |z| < 4.5) and the Ẑ-weighted posterior marginals of every
+ *                (site, value) (|z| < 4.5), the evaluation count K + T K D (C - 1) of Gibbs; bad
+ *                categorical targets are refused with a message */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -641,11 +654,314 @@ static void test_determinism(void **unused)
     END_CHECKS();
 }
 
+
+/* ------------------------------------------------------------------ categorical sites */
+
+/* 3 sites x 3 values: log p(z) = a table over the 27 states (sampled by inverse CDF over it);
+ * log p(x|z) = L0 + sum_d A[d][z_d] + B01 [z_0 = z_1] + B12 [z_1 = z_2] + E z_0 z_2 (non-separable).
+ * The cache (aux_dim = 1) holds the separable part sum_d A[d][z_d]. */
+enum { CD = 3, CC = 3, CS = 27 };
+typedef struct {
+    double lp[CS], A[CD][CC], B01, B12, E, L0;
+} cat_t;
+
+static int cat_index(const int *z) { return z[0] + CC * (z[1] + CC * z[2]); }
+static void cat_state(int s, int *z)
+{
+    for (int d = 0; d < CD; d++) z[d] = s % CC, s /= CC;
+}
+static double cat_prior(void *v, const int *z) { return ((const cat_t *)v)->lp[cat_index(z)]; }
+static void cat_sample(void *v, gsl_rng *r, int *z)
+{
+    const cat_t *m = v;
+    const double u = gv_uniform(r);
+    double c = 0;
+    int s = 0;
+    for (; s < CS - 1; s++)
+        if (u < (c += exp(m->lp[s]))) break;
+    cat_state(s, z);
+}
+static double cat_pairs(const cat_t *m, const int *z)
+{
+    return m->B01 * (z[0] == z[1]) + m->B12 * (z[1] == z[2]) + m->E * z[0] * z[2];
+}
+static double cat_sep(const cat_t *m, const int *z)
+{
+    double s = 0;
+    for (int d = 0; d < CD; d++) s += m->A[d][z[d]];
+    return s;
+}
+static double cat_ll(void *v, const int *z)
+{
+    const cat_t *m = v;
+    return m->L0 + cat_sep(m, z) + cat_pairs(m, z);
+}
+static void cat_aux_init(void *v, const int *z, double *aux) { aux[0] = cat_sep(v, z); }
+static void cat_aux_set(void *v, const int *z, int d, int val, double *aux)
+{
+    const cat_t *m = v;
+    aux[0] += m->A[d][val] - m->A[d][z[d]];
+}
+static double cat_ll_set(void *v, const int *z, int d, int val, double ll, const double *aux)
+{
+    const cat_t *m = v;
+    int w[CD];
+    memcpy(w, z, sizeof w);
+    w[d] = val;
+    return m->L0 + aux[0] + m->A[d][val] - m->A[d][z[d]] + cat_pairs(m, w);
+}
+/* the model: prior table normalised, a likelihood scale that makes the posterior far from the prior */
+static void cat_build(cat_t *m, double scale)
+{
+    for (int s = 0; s < CS; s++) m->lp[s] = 0.8 * sin(1.7 * s + 0.3) + 0.3 * cos(5.1 * s);
+    const double lz = gv_logsumexp(m->lp, CS);
+    for (int s = 0; s < CS; s++) m->lp[s] -= lz;
+    for (int d = 0; d < CD; d++)
+        for (int c = 0; c < CC; c++) m->A[d][c] = scale * sin(2.3 * d + 1.1 * c + 0.5);
+    m->B01 = 0.9 * scale, m->B12 = -0.7 * scale, m->E = 0.35 * scale, m->L0 = -2.5;
+}
+/* exact log Z = log sum p(z) p(x|z) and posterior marginals post[d][v] */
+static double cat_exact(const cat_t *m, double post[CD][CC])
+{
+    double l[CS];
+    int z[CD];
+    for (int s = 0; s < CS; s++) cat_state(s, z), l[s] = m->lp[s] + cat_ll((void *)m, z);
+    const double lz = gv_logsumexp(l, CS);
+    memset(post, 0, sizeof(double) * CD * CC);
+    for (int s = 0; s < CS; s++) {
+        cat_state(s, z);
+        for (int d = 0; d < CD; d++) post[d][z[d]] += exp(l[s] - lz);
+    }
+    return lz;
+}
+static gv_smc_target cat_target(cat_t *m, int fast)
+{
+    gv_smc_target t = {.D = CD, .ncat = CC, .ctx = m, .log_prior = cat_prior, .sample_prior = cat_sample,
+                       .log_lik = cat_ll};
+    if (fast) t.log_lik_set = cat_ll_set, t.aux_dim = 1, t.aux_init = cat_aux_init, t.aux_set = cat_aux_set;
+    return t;
+}
+
+/* Exact matrices of one Gibbs sweep (T) and one Metropolis proposal (M) at pi_tau; checks. */
+static double check_cat_kernels(const gv_smc_target *t, double tau, const char *what, double *T, double *M)
+{
+    double ll[CS], lpi[CS], pi[CS], aux[CS], Td[CS * CS], Md[CS * CS], tmp[CS * CS];
+    int z[CD];
+    for (int s = 0; s < CS; s++) {
+        cat_state(s, z), ll[s] = t->log_lik(t->ctx, z), lpi[s] = t->log_prior(t->ctx, z) + tau * ll[s];
+        if (t->aux_dim) t->aux_init(t->ctx, z, aux + s);
+    }
+    const double lz = gv_logsumexp(lpi, CS);
+    for (int s = 0; s < CS; s++) pi[s] = exp(lpi[s] - lz);
+    double worst = 0, e_inv, e_row, fl = 0;
+    for (int i = 0; i < CS * CS; i++) T[i] = (i % (CS + 1)) == 0, M[i] = 0;
+    for (int d = 0; d < CD; d++) {
+        memset(Td, 0, sizeof Td), memset(Md, 0, sizeof Md);
+        for (int s = 0; s < CS; s++) {
+            double prob[CC], lv[CC];
+            cat_state(s, z);
+            const double *ax = t->aux_dim ? aux + s : NULL;
+            gv_smc_gibbs_probs(t, tau, z, d, ll[s], ax, prob, lv);
+            for (int v = 0; v < CC; v++) {
+                int w[CD];
+                cat_state(s, w), w[d] = v;
+                const int s2 = cat_index(w);
+                fl = fmax(fl, fabs(lv[v] - ll[s2]));
+                Td[s * CS + s2] += prob[v];
+                if (v == z[d]) continue;
+                double l1;
+                const double acc = gv_smc_mh_accept_set(t, tau, z, d, v, ll[s], ax, &l1);
+                fl = fmax(fl, fabs(l1 - ll[s2]));
+                Md[s * CS + s2] += acc / (CC - 1);
+                Md[s * CS + s] += (1 - acc) / (CC - 1);
+            }
+            CHECK(cat_index(z) == s, "%s: z not restored", what);
+        }
+        stationarity(pi, Td, CS, &e_inv, &e_row);
+        worst = fmax(worst, fmax(e_inv, e_row));
+        CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs site %d: |pi T - pi| = %.3g, rows %.3g", what, tau, d,
+              e_inv, e_row);
+        stationarity(pi, Md, CS, &e_inv, &e_row);
+        worst = fmax(worst, fmax(e_inv, e_row));
+        CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis site %d: |pi M - pi| = %.3g, rows %.3g", what,
+              tau, d, e_inv, e_row);
+        for (int i = 0; i < CS; i++)
+            for (int j = 0; j < CS; j++) {
+                double a = 0;
+                for (int k = 0; k < CS; k++) a += T[i * CS + k] * Td[k * CS + j];
+                tmp[i * CS + j] = a;
+            }
+        memcpy(T, tmp, sizeof tmp);
+        for (int i = 0; i < CS * CS; i++) M[i] += Md[i] / CD;
+    }
+    stationarity(pi, T, CS, &e_inv, &e_row);
+    worst = fmax(worst, fmax(e_inv, e_row));
+    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs sweep |pi T - pi| = %.3g, rows %.3g", what, tau, e_inv,
+          e_row);
+    stationarity(pi, M, CS, &e_inv, &e_row);
+    worst = fmax(worst, fmax(e_inv, e_row));
+    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis |pi M - pi| = %.3g, rows %.3g", what, tau, e_inv,
+          e_row);
+    double off = 0, moff = 0;
+    for (int s = 0; s < CS; s++) off += 1 - T[s * CS + s], moff += 1 - M[s * CS + s];
+    CHECK(off > 1 && moff > 1, "%s: kernels barely move (Gibbs %g, Metropolis %g off the diagonal)", what, off, moff);
+    CHECK(fl < 1e-12, "%s: set-site log-likelihood off by %.3g", what, fl);
+    return worst;
+}
+
+static void test_cat_invariance(void **unused)
+{
+    n_bad = 0;
+    cat_t m;
+    cat_build(&m, 1.5);
+    double worst = 0, T[CS * CS], M[CS * CS];
+    const double taus[] = {0, 0.37, 1};
+    for (int fast = 0; fast < 2; fast++) {
+        const gv_smc_target t = cat_target(&m, fast);
+        for (int i = 0; i < 3; i++)
+            worst = fmax(worst, check_cat_kernels(&t, taus[i], fast ? "categorical, fast" : "categorical, fallback", T, M));
+    }
+    /* gv_smc_move, the kernels as the sampler runs them, draws from the rows at tau = 1 (T, M of the
+     * fast target: the last ones built) */
+    const gv_smc_target t = cat_target(&m, 1);
+    const int N = 4000;
+    gsl_rng *r = gv_rng_new(gv_rng_default(), 91);
+    double zmax = 0;
+    for (int k = 0; k < 2; k++) {
+        gv_smc_options o;
+        gv_smc_options_default(&o, 1);
+        o.kernel = k ? GV_SMC_METROPOLIS : GV_SMC_GIBBS, o.n_flips = 1;
+        const double *P = k ? M : T;
+        for (int s0 = 0; s0 < CS; s0++) {
+            long cnt[CS] = {0};
+            for (int i = 0; i < N; i++) {
+                int z[CD];
+                double aux;
+                cat_state(s0, z);
+                double ll = t.log_lik(t.ctx, z);
+                t.aux_init(t.ctx, z, &aux);
+                const long ne = gv_smc_move(&t, &o, 1.0, r, z, &ll, &aux);
+                CHECK(ne == (k ? 1 : CD * (CC - 1)), "%s: %ld evaluations", k ? "mh" : "gibbs", ne);
+                CHECK(fabs(ll - t.log_lik(t.ctx, z)) < 1e-12, "tracked log-likelihood is stale");
+                CHECK(fabs(aux - cat_sep(&m, z)) < 1e-12, "tracked cache is stale");
+                cnt[cat_index(z)]++;
+            }
+            for (int s = 0; s < CS; s++) {
+                const double p = P[s0 * CS + s];
+                if (p == 0) {
+                    CHECK(cnt[s] == 0, "%s: %d -> %d has probability 0, drawn %ld times", k ? "mh" : "gibbs", s0, s,
+                          cnt[s]);
+                    continue;
+                }
+                const double zc = (cnt[s] - N * p) / sqrt(N * p * (1 - p) + 1e-300);
+                if (p < 1) zmax = fmax(zmax, fabs(zc));
+                CHECK(fabs(zc) < 5 || p == 1, "%s: %d -> %d: %ld draws, expected %.1f (z = %.2f)", k ? "mh" : "gibbs",
+                      s0, s, cnt[s], N * p, zc);
+            }
+        }
+    }
+    gsl_rng_free(r);
+    print_message("  categorical (3 sites x 3 values) kernel invariance: worst |pi T - pi| or |row sum - 1| = %.3g; "
+                  "gv_smc_move draws from the rows: worst |z| = %.2f over 2 x %d x %d cells\n", worst, zmax, CS, CS);
+    END_CHECKS();
+}
+
+static void test_cat_unbiased(void **unused)
+{
+    n_bad = 0;
+    cat_t m;
+    cat_build(&m, 2.0);
+    double post[CD][CC];
+    const double lz = cat_exact(&m, post);
+    const int R = 4000, K = 8, T = 3;
+    struct { gv_smc_kernel k; gv_smc_resampling rs; int fast; } cf[] = {
+        {GV_SMC_GIBBS, GV_SMC_SYSTEMATIC, 1},
+        {GV_SMC_GIBBS, GV_SMC_MULTINOMIAL, 0},
+        {GV_SMC_METROPOLIS, GV_SMC_SYSTEMATIC, 1},
+        {GV_SMC_METROPOLIS, GV_SMC_MULTINOMIAL, 1},
+    };
+    char err[GV_ERRLEN];
+    double worst = 0, wm = 0;
+    for (size_t c = 0; c < sizeof cf / sizeof *cf; c++) {
+        const gv_smc_target tc = cat_target(&m, cf[c].fast);
+        gv_smc_options o;
+        gv_smc_options_default(&o, K);
+        o.schedule = GV_SMC_LINEAR, o.T = T, o.kernel = cf[c].k, o.resampling = cf[c].rs;
+        gv_smc_result res;
+        assert_int_equal(gv_smc_result_alloc(&res, K, &tc), 0);
+        gsl_rng *r = gv_rng_new(gv_rng_default(), 300 + c);
+        double *q = malloc((size_t)R * sizeof *q), *mk = malloc((size_t)R * CD * CC * sizeof *mk), s = 0, s2 = 0;
+        long nres = 0, evals_bad = 0;
+        for (int i = 0; i < R; i++) {
+            if (gv_smc_run(&tc, &o, r, &res, err)) fail_msg("%s", err);
+            q[i] = exp(res.log_z - lz), s += q[i], s2 += q[i] * q[i];
+            nres += res.n_resample > 0;
+            if (o.kernel == GV_SMC_GIBBS && res.n_loglik != (long)K + (long)T * K * CD * (CC - 1)) evals_bad++;
+            double *mi = mk + (size_t)i * CD * CC;
+            memset(mi, 0, CD * CC * sizeof *mi);
+            for (int k = 0; k < K; k++)
+                for (int d = 0; d < CD; d++) mi[d * CC + res.z[(size_t)k * CD + d]] += exp(res.logw[k]);
+        }
+        const double mean = s / R, z = (mean - 1) / sqrt((s2 - R * mean * mean) / (R - 1) / R);
+        double zm = 0;
+        for (int j = 0; j < CD * CC; j++) { /* ratio estimator sum q m / sum q, delta-method s.e. */
+            double num = 0, e2 = 0;
+            for (int i = 0; i < R; i++) num += q[i] * mk[(size_t)i * CD * CC + j];
+            const double est = num / s;
+            for (int i = 0; i < R; i++) e2 += pow(q[i] * (mk[(size_t)i * CD * CC + j] - est), 2);
+            const double zj = (est - post[j / CC][j % CC]) / (sqrt(e2) / s);
+            if (fabs(zj) > fabs(zm)) zm = zj;
+        }
+        print_message("  categorical K=%d linear T=%d %s %s%s: E[Z^]/Z = %.4f, z = %+.2f (resampled in %.0f%% of "
+                      "runs); Z^-weighted marginals worst z = %+.2f\n", K, T,
+                      o.resampling == GV_SMC_SYSTEMATIC ? "systematic" : "multinomial",
+                      o.kernel == GV_SMC_GIBBS ? "gibbs" : "metropolis", cf[c].fast ? "" : " (no fast path)", mean, z,
+                      100.0 * nres / R, zm);
+        CHECK(fabs(z) < 4.5, "config %zu: E[Z^]/Z - 1 z = %.2f", c, z);
+        CHECK(fabs(zm) < 4.5, "config %zu: posterior marginal z = %.2f", c, zm);
+        CHECK(nres > R / 10, "config %zu: resampling too rare (%ld of %d runs) to exercise it", c, nres, R);
+        CHECK(evals_bad == 0, "config %zu: %ld runs with an evaluation count other than K + T K D (C-1)", c, evals_bad);
+        worst = fmax(worst, fabs(z)), wm = fmax(wm, fabs(zm));
+        free(q), free(mk);
+        gsl_rng_free(r);
+        gv_smc_result_free(&res);
+    }
+    print_message("  categorical unbiased: worst |z| = %.2f (Z^), %.2f (marginals, %d per config) over %zu configs x %d "
+                  "runs\n", worst, wm, CD * CC, sizeof cf / sizeof *cf, R);
+    /* bad categorical targets are refused */
+    {
+        gv_smc_options o;
+        gv_smc_options_default(&o, 4);
+        gv_smc_result res;
+        gsl_rng *r = gv_rng_new(gv_rng_default(), 5);
+        gv_smc_target tb = cat_target(&m, 1);
+        assert_int_equal(gv_smc_result_alloc(&res, 4, &tb), 0);
+        tb.ncat = 1;
+        CHECK(gv_smc_run(&tb, &o, r, &res, err) == -1 && strstr(err, "ncat"), "ncat = 1 accepted");
+        tb = cat_target(&m, 1), tb.log_lik_flip = lin_flip;
+        CHECK(gv_smc_run(&tb, &o, r, &res, err) == -1 && strstr(err, "log_lik_set"), "flip on a categorical target");
+        tb = cat_target(&m, 1), tb.aux_set = NULL;
+        CHECK(gv_smc_run(&tb, &o, r, &res, err) == -1 && strstr(err, "cache"), "cache without aux_set accepted");
+        tb = cat_target(&m, 1), tb.ncat = 2; /* the prior samples values up to 2: outside a binary target */
+        int refused = 0;
+        for (int i = 0; i < 20 && !refused; i++) refused = gv_smc_run(&tb, &o, r, &res, err) == -1 && strstr(err, "outside");
+        CHECK(refused, "values outside 0..ncat-1 from sample_prior accepted");
+        gv_smc_target big = cat_target(&m, 0);
+        big.ncat = GV_SMC_MAXCAT + 1;
+        gv_smc_result r2;
+        CHECK(gv_smc_result_alloc(&r2, 4, &big) == -1, "ncat above GV_SMC_MAXCAT allocated");
+        gsl_rng_free(r);
+        gv_smc_result_free(&res);
+    }
+    END_CHECKS();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_invariance), cmocka_unit_test(test_unbiased), cmocka_unit_test(test_marginals),
         cmocka_unit_test(test_extreme),    cmocka_unit_test(test_adaptive), cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_cat_invariance), cmocka_unit_test(test_cat_unbiased),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

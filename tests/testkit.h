@@ -37,6 +37,7 @@ static int n_bad;
     "categorical-arsm:C=6,logit=0.5/-0.3/0/1/-1/0.2", \
     "categorical-coupled:D=3,C=3/4/2,seed=2", \
     "categorical-linear:D=2,C=3,seed=5", \
+    "cluster-posterior:X=2,N=3,C=3", /* inclusive-kl: expectation estimators are incompatible */ \
     /* count units, one spec per family, with a two-unit one.  Support caps are set just above \
      * what eta0 needs (P(X >= 30) = 2.8e-14 for Poisson(5); 3.9e-14 at 40 for NegBin(3, 0.6); \
      * 0.5^42 = 2.3e-13 for Geometric(0.5): all below GV_COUNT_TAIL = 1e-12) instead of the \
