@@ -5,12 +5,13 @@
  *                    i.i.d. weights): the two agree to 1e-12 at K = 1, 2, 3.  The engine's mean (gv_run_cell,
  *                    R draws) matches the exact E[g] at K = 1, 2, 3 (per-coordinate z-test, Bonferroni) on a
  *                    small sbn-posterior (D = 3, N = 1) and on a toy problem with a Bernoulli and a
- *                    categorical unit per group and N = 2 groups; E[g] = 0 at K = 1 (E_q s = 0; for
+ *                    categorical unit per group and N = 2 groups, and on cluster-posterior (X = 2 data
+ *                    sets of 3 points, C = 3 classes: categorical units); E[g] = 0 at K = 1 (E_q s = 0; for
  *                    rws-defensive it is -E_r s_q, nonzero);
  *                    the exact bias |E[g] - g*| decreases strictly from K = 1 to K = 8 and the engine
  *                    detects it (bias_z_max against g* above the threshold) at K = 1, 2, 3.
  *   defensive_exact  the same enumeration with the proposal r = (1 - eps) q + eps p(z) at K = 1, 2, for
- *                    eps = 0.1 (default) and eps = 1 (the prior alone), on both problems.
+ *                    eps = 0.1 (default) and eps = 1 (the prior alone), on the three problems.
  *   shift            log p(x | z) shifted by -1e5 (the toy): the self-normalised weights do not change,
  *                    so every estimate is the unshifted one up to the rounding of log weights near -1e5
  *                    (no underflow to 0 / 0); and at logits +-50 every estimate is finite.
@@ -48,9 +49,10 @@
 #define R_DRAWS 40000L
 #define SEED 20260101ULL
 #define MAXS 64  /* latent states per group in the enumerations */
-#define MAXP 16  /* parameters */
+#define MAXP 32  /* parameters */
 
 static const char *const SBN_SPEC = "sbn-posterior:D=3,P=6,N=1,seed=3,scale=2,enc_scale=0.5";
+static const char *const CLUSTER_SPEC = "cluster-posterior:X=2,N=3,C=3"; /* categorical units, 27 states a group */
 static const char *const SLEEP_SPEC = "sbn-posterior:D=2,P=3,N=3,seed=2,scale=1.5,enc_scale=0.5,marginal=1";
 
 static double zstar(int m) { return gsl_cdf_ugaussian_Qinv(ALPHA_TEST / (2.0 * m)); }
@@ -311,13 +313,16 @@ static void check_exact_vs_engine(fixture *f, const char *est, double eps, int K
 static void test_wake_exact(void **unused)
 {
     n_bad = 0;
-    fixture fs, ft;
+    fixture fs, ft, fc;
     assert_int_equal(fx_open(&fs, SBN_SPEC), 0);
     assert_int_equal(toy_open(&ft, 0), 0);
-    const double zt = zstar(3 * fs.p->layout.n_params + 3 * ft.p->layout.n_params);
+    assert_int_equal(fx_open(&fc, CLUSTER_SPEC), 0);
+    const double zt = zstar(3 * (fs.p->layout.n_params + ft.p->layout.n_params + fc.p->layout.n_params));
     print_message("  wake family: z* = %.3f\n", zt);
     check_exact_vs_engine(&fs, "rws-wake", -1, 3, zt, 1);
     check_exact_vs_engine(&ft, "rws-wake", -1, 3, zt, 1);
+    check_exact_vs_engine(&fc, "rws-wake", -1, 3, zt, 1);
+    fx_close(&fc);
     /* the exact bias shrinks with K */
     for (int t = 0; t < 2; t++) {
         fixture *f = t ? &ft : &fs;
@@ -338,11 +343,15 @@ static void test_wake_exact(void **unused)
 static void test_defensive_exact(void **unused)
 {
     n_bad = 0;
-    fixture fs, ft;
+    fixture fs, ft, fc;
     assert_int_equal(fx_open(&fs, SBN_SPEC), 0);
     assert_int_equal(toy_open(&ft, 0), 0);
-    const double zt = zstar(2 * 2 * (fs.p->layout.n_params + ft.p->layout.n_params));
+    assert_int_equal(fx_open(&fc, CLUSTER_SPEC), 0);
+    const double zt = zstar(2 * 2 * (fs.p->layout.n_params + ft.p->layout.n_params + fc.p->layout.n_params));
     print_message("  defensive family: z* = %.3f\n", zt);
+    check_exact_vs_engine(&fc, "rws-defensive", 0.1, 2, zt, 1);
+    check_exact_vs_engine(&fc, "rws-defensive:eps=1", 1.0, 2, zt, 1);
+    fx_close(&fc);
     check_exact_vs_engine(&fs, "rws-defensive", 0.1, 2, zt, 1);
     check_exact_vs_engine(&ft, "rws-defensive", 0.1, 2, zt, 1);
     check_exact_vs_engine(&fs, "rws-defensive:eps=1", 1.0, 2, zt, 1);
