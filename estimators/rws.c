@@ -4,16 +4,18 @@
  *                  space, shifted by the largest log w):  g += -sum_k wbar_k s(z_k).
  *                  Self-normalised importance sampling: biased for finite K (at K = 1 its mean is
  *                  -E_q s = 0), consistent as K -> inf.  Cost: K log p(x_g | z) evaluations per group,
- *                  K N per estimate.
+ *                  K N per estimate (N = p->n_groups).
  *   rws-defensive  the same with the defensive proposal r = (1 - eps) q + eps p(z) (Hesterberg 1995):
  *                  pick the prior with probability eps, else q, then z; w = p(x_g, z) / r(z) with
  *                  log r = logsumexp(log(1 - eps) + log q, log eps + log p(z)); g += -sum_k wbar_k s(z_k).
  *                  The prior component bounds w <= p(x_g | z) / eps, so no weight explodes where q is
  *                  too narrow.  Biased, consistent.  Cost K N.
  *   sleep          wrt phi (an amortised q_phi(z | x)): K simulated pairs (z_s, x_s) ~ p(z) p(x | z),
- *                  g_phi = -(N / K) sum_s d/dphi log q_phi(z_s | x_s), N = the problem's data points.
+ *                  g_phi = -(N / K) sum_s d/dphi log q_phi(z_s | x_s), N = p->n_groups (data points x_g;
+ *                  on cluster-posterior a group is a whole data set).
  *                  Unbiased for the gradient of N E_{p(x)} KL(p(z | x) || q_phi(z | x)) (N times the
- *                  model-marginal objective: on the scale of the data objective's sum over N groups),
+ *                  model-marginal objective: on the scale of the data objective's sum over N groups;
+ *                  sbn-posterior's exact_marginal returns this N-scaled objective),
  *                  biased for the data objective unless the data are distributed as p(x).  It evaluates
  *                  no likelihood: cost 0 log p(x | z) evaluations — its work (K ancestral simulations and
  *                  K encoder scores) is not in any counter, which the row's message says.
@@ -177,7 +179,7 @@ static int sleep_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
 static void sleep_note(const void *v, char *buf, size_t len)
 {
     snprintf(buf, len, "sleep evaluates no log p(x | z) (cost 0); its work, K joint simulations and K encoder "
-                       "scores, is in no counter; scaled to N times the model-marginal objective");
+                       "scores, is in no counter; scaled by the number of groups (data points) to N E_p(x) KL");
 }
 
 const gv_estimator_type gv_est_rws_wake = {
