@@ -14,6 +14,7 @@ extern const gv_estimator_type gv_est_gumbel_rao, gv_est_gumbel_softmax, gv_est_
 extern const gv_estimator_type gv_est_double_cv, gv_est_leg, gv_est_muprop; /* double_cv.c, leg.c, muprop.c */
 extern const gv_estimator_type gv_est_ar, gv_est_arm, gv_est_arms, gv_est_arms_normal,
     gv_est_disarm; /* ar.c, arm.c, arms.c, disarm.c */
+extern const gv_estimator_type gv_est_rws_defensive, gv_est_rws_wake, gv_est_sleep; /* rws.c */
 extern const gv_estimator_type gv_est_smc_naive, gv_est_smc_pimh, gv_est_smc_wake_a, gv_est_smc_wake_b,
     gv_est_smc_wake_c; /* smc_wake.c */
 
@@ -39,6 +40,9 @@ const gv_estimator_type *const gv_estimator_types[] = {
     &gv_est_reinforce_optimal,
     &gv_est_relax,
     &gv_est_rloo,
+    &gv_est_rws_defensive,
+    &gv_est_rws_wake,
+    &gv_est_sleep,
     &gv_est_smc_naive,
     &gv_est_smc_pimh,
     &gv_est_smc_wake_a,
