@@ -114,7 +114,7 @@ int gv_estimator_compatible(const gv_estimator_type *t, const gv_problem *p, int
                       kind[t->objective == GV_OBJ_INCLUSIVE_KL ? 2 : 1], p->type->name,
                       kind[p->type->objective == GV_OBJ_INCLUSIVE_KL ? 2 : 1]), -1;
     }
-    if (t->wrt_phi && (p->n_outer == 0 || !p->type->ikl || !p->type->ikl->sample_joint))
+    if (t->wrt_phi && (p->n_outer == 0 || !p->type->ikl || !p->type->ikl->sample_joint || p->x_dim < 1))
         return gv_err(msg, "%s estimates a gradient in the outer parameters phi of an amortised q(z | x) from simulated "
                       "data; problem %s has no amortised encoder it can simulate for", t->name, p->type->name), -1;
     if ((p->layout.kinds & ~t->units) != 0)

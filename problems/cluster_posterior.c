@@ -372,6 +372,7 @@ static int cp_init(gv_problem *p, const gv_spec *s, char *err)
     st->x = malloc((size_t)X * N * sizeof *st->x);
     st->logpx = malloc((size_t)X * sizeof *st->logpx);
     p->n_outer = 2 * (int)C;
+    p->x_dim = (int)N; /* a data point of sleep's simulations is one data set of N values */
     p->phi = malloc((size_t)p->n_outer * sizeof *p->phi);
     if (!st->x || !st->logpx || !p->phi) return gv_err(err, "out of memory"), GV_EFAIL;
     gsl_rng *r = gv_problem_rng((unsigned long)seed, s->name);
