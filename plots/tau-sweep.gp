@@ -51,6 +51,9 @@ if (!exists("SWEEP_KEY")) { SWEEP_KEY = "tau" }
 if (!exists("SWEEP_XCOL")) { SWEEP_XCOL = "" }
 if (!exists("SWEEP_RIGHT")) { SWEEP_RIGHT = "work_norm_var" }
 if (!exists("SWEEP_GUIDE")) { SWEEP_GUIDE = 0 }
+# rows of other gradients (wrt=phi / phi-marginal twins of a problem with outer parameters) are left
+# out: one panel holds one gradient, the units' (eta); "" keeps every row
+if (!exists("SWEEP_WRT")) { SWEEP_WRT = "eta" }
 if (!exists("SWEEP_XLABEL")) { SWEEP_XLABEL = "Gumbel-Softmax temperature τ" }
 if (!exists("SWEEP_XSYM")) { SWEEP_XSYM = "τ" }
 if (!exists("SWEEP_TITLE")) { SWEEP_TITLE = "temperature sweep" }
@@ -87,13 +90,13 @@ set datafile columnheaders
 findcol(name, i) = (i > 200 || columnhead(i) eq "") ? 0 : (columnhead(i) eq name ? i : findcol(name, i+1))
 NROWS = NLINES - 1
 C_PROB = 0; C_EST = 0; C_K = 0; C_R = 0; C_STEP = 0; C_VM = 0; C_VSE = 0; C_VS = 0; C_B2 = 0
-C_WNV = 0; C_ST = 0; C_MSG = 0; C_FE = 0; C_FTE = 0; C_GE = 0; C_X = 0
+C_WNV = 0; C_ST = 0; C_MSG = 0; C_FE = 0; C_FTE = 0; C_GE = 0; C_X = 0; C_WRT = 0
 if (NROWS > 0) { stats IN every ::0::0 using (C_PROB = findcol("problem", 1), C_EST = findcol("estimator", 1), \
     C_K = findcol("K", 1), C_R = findcol("replicates", 1), C_STEP = findcol("step", 1), \
     C_VM = findcol("var_mean", 1), C_VSE = findcol("var_mean_se", 1), C_VS = findcol("var_sum", 1), \
     C_B2 = findcol("bias2", 1), C_WNV = findcol("work_norm_var", 1), C_ST = findcol("status", 1), \
     C_MSG = findcol("message", 1), C_FE = findcol("f_evals", 1), C_FTE = findcol("ftilde_evals", 1), \
-    C_GE = findcol("grad_evals", 1), C_X = XFROMCOL ? findcol(SWEEP_XCOL, 1) : 0, 0) nooutput }
+    C_GE = findcol("grad_evals", 1), C_X = XFROMCOL ? findcol(SWEEP_XCOL, 1) : 0, C_WRT = findcol("wrt", 1), 0) nooutput }
 
 # ---- terminal -------------------------------------------------------------------------------
 FONT = "sans,10"
@@ -216,8 +219,9 @@ ptlab(K, m, s) = ((SHK[s] && m > 0) ? sprintf("%s=%g", SWEEP_KEY, m) : "") . \
 num(c) = (c > 0 && valid(c)) ? column(c) : NaN
 # status flag: 1 ok, 2 nonfinite (statistics over the finite replicates), 0 no statistics
 stflag(s) = (s eq "ok") ? 1 : (s eq "nonfinite" ? 2 : 0)
+wrtok(dummy) = (strlen(SWEEP_WRT) == 0 || C_WRT == 0) ? 1 : (strcol(C_WRT) eq SWEEP_WRT || strlen(strcol(C_WRT)) == 0)
 set table $NUM
-plot IN using 0:(num(C_K)):(num(C_R)):(num(C_STEP)):(num(C_VM)):(num(C_VSE)):(num(C_VS)):(num(C_B2)):(num(C_WNV)):(stflag(strcol(C_ST))):(num(C_FE)):(num(C_FTE)):(num(C_GE)):(num(C_X)) with table
+plot IN using 0:(num(C_K)):(num(C_R)):(num(C_STEP)):(num(C_VM)):(num(C_VSE)):(num(C_VS)):(num(C_B2)):(num(C_WNV)):(wrtok(0) ? stflag(strcol(C_ST)) : 0):(num(C_FE)):(num(C_FTE)):(num(C_GE)):(num(C_X)) with table
 unset table
 set autoscale
 
