@@ -371,15 +371,23 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
         for (int r = 0; r < e->n; r++)
             for (const gv_row *w = &e->rows[r]; w; w = w->outer) coords += w->P > 0 ? w->P : 1;
         const double thr = gsl_cdf_ugaussian_Qinv(GV_REPORT_ALPHA / (2.0 * (coords > 0 ? coords : 1)));
-        const char *last_problem = "";
-        for (int k = 0; k < 2 * e->n; k++) { /* eta rows, then the outer parameters' rows */
-            const gv_row *w = k < e->n ? &e->rows[k] : e->rows[k - e->n].outer;
+        const char *last_problem = "", *last_wrt = "";
+        /* each cell's first row (eta; phi for an estimator of phi itself), then its twins (the outer
+         * parameters' row, then the model-marginal one), a table per (problem, gradient) */
+        for (int k = 0; k < 3 * e->n; k++) {
+            const gv_row *w = &e->rows[k % e->n];
+            for (int lv = 0; lv < k / e->n && w; lv++) w = w->outer;
             if (!w) continue;
-            if (strcmp(w->problem, last_problem) || k == e->n) {
-                last_problem = w->problem;
+            const char *wrt = w->wrt ? w->wrt : "eta";
+            if (strcmp(w->problem, last_problem) || strcmp(wrt, last_wrt)) {
+                last_problem = w->problem, last_wrt = wrt;
                 fprintf(f, "%sProblem `%s`%s (%d coordinate%s, R = %ld replicates per row; bias flag at z > %.2f)\n\n",
-                        k ? "\n" : "", w->problem, k >= e->n ? " — gradient in the outer parameters φ" : "", w->P,
-                        w->P == 1 ? "" : "s", e->R, thr);
+                        k ? "\n" : "", w->problem,
+                        !strcmp(wrt, "phi")            ? " — gradient in the outer parameters φ"
+                        : !strcmp(wrt, "phi-marginal") ? " — φ-gradient against the model-marginal objective N·E_p(x) "
+                                                         "KL(p(z|x) ‖ q_φ(z|x)) (sleep's)"
+                                                       : "",
+                        w->P, w->P == 1 ? "" : "s", e->R, thr);
                 fprintf(f, "| estimator | K | var_mean ± se | bias2 | z_max | biased? | mse | f_evals | work×var | "
                            "ns/estimate | status |\n|---|---:|---:|---:|---:|:-:|---:|---:|---:|---:|---|\n");
             }
@@ -391,7 +399,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
             num(z, sizeof z, s->bias_z_max, "%.2f");
             num(mse, sizeof mse, s->mse, "%.4g");
             num(fe, sizeof fe, s->f_evals, "%.3g");
-            if (s->distinct_evals < s->f_evals - 0.005) { /* some evaluations repeated a point */
+            if (s->distinct_evals > 0 && s->distinct_evals < s->f_evals - 0.005) { /* some evaluations repeated a point (inclusive KL: not tracked) */
                 size_t l = strlen(fe);
                 snprintf(fe + l, sizeof fe - l, " (%.3g)", s->distinct_evals);
             }
