@@ -88,6 +88,15 @@ static void data_of(const gv_problem *p, double *x)
     free(phi), free(eta);
 }
 
+/* The point eta0 of p and its exact reference (the test fails on an error). */
+static void exact_at_eta0(const gv_problem *p, gv_point *pt, gv_exact *ex)
+{
+    char err[GV_ERRLEN];
+    assert_int_equal(gv_point_init(pt, &p->layout, p->eta), 0);
+    assert_int_equal(gv_exact_alloc(ex, &p->layout), 0);
+    if (gv_exact_compute(p, pt, GV_DEFAULT_MAX_STATES, 0, ex, err)) fail_msg("%s", err);
+}
+
 static gv_problem *open_problem(const char *spec, model_t *m)
 {
     char err[GV_ERRLEN];
@@ -194,10 +203,7 @@ static void test_brute_force(void **unused)
         gv_problem *p = open_problem(specs[k], &m);
         gv_point pt;
         gv_exact ex;
-        char err[GV_ERRLEN];
-        assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
-        assert_int_equal(gv_exact_alloc(&ex, &p->layout), 0);
-        if (gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err)) fail_msg("%s", err);
+        exact_at_eta0(p, &pt, &ex);
         double v, *cond = malloc(p->layout.n_cond * sizeof *cond), *grad = malloc(p->layout.n_params * sizeof *grad),
                   lpx[8];
         brute(p, &m, &pt, &v, cond, grad, lpx);
@@ -238,10 +244,7 @@ static void test_finite_differences(void **unused)
     const int P = p->layout.n_params, Q = p->n_outer;
     gv_point pt;
     gv_exact ex;
-    char err[GV_ERRLEN];
-    assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
-    assert_int_equal(gv_exact_alloc(&ex, &p->layout), 0);
-    if (gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err)) fail_msg("%s", err);
+    exact_at_eta0(p, &pt, &ex);
     const double h = 1e-5;
     double *e = malloc(P * sizeof *e), worst = 0;
     memcpy(e, p->eta, P * sizeof *e);
@@ -286,10 +289,7 @@ static void test_presets(void **unused)
         gv_problem *p = open_problem(specs[k], &m);
         gv_point pt;
         gv_exact ex;
-        char err[GV_ERRLEN];
-        assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
-        assert_int_equal(gv_exact_alloc(&ex, &p->layout), 0);
-        if (gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err)) fail_msg("%s", err);
+        exact_at_eta0(p, &pt, &ex);
         double ge = 0, gp = 0, gphi[32];
         for (int j = 0; j < p->layout.n_params; j++) ge = fmax(ge, fabs(ex.grad[j]));
         p->type->outer_vjp(p, ex.grad, gphi);
@@ -316,10 +316,7 @@ static void test_threads(void **unused)
         gv_problem *p = open_problem("cluster-posterior:X=4,N=7,C=3,seed=3", &m);
         gv_point pt;
         gv_exact ex;
-        char err[GV_ERRLEN];
-        assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
-        assert_int_equal(gv_exact_alloc(&ex, &p->layout), 0);
-        if (gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err)) fail_msg("%s", err);
+        exact_at_eta0(p, &pt, &ex);
         val[pass] = ex.value;
         grad[pass] = malloc(p->layout.n_params * sizeof(double));
         memcpy(grad[pass], ex.grad, p->layout.n_params * sizeof(double));
@@ -385,10 +382,7 @@ static void test_smc(void **unused)
         gv_problem *p = open_problem(specs[k], &m);
         gv_point pt;
         gv_exact ex;
-        char err[GV_ERRLEN];
-        assert_int_equal(gv_point_init(&pt, &p->layout, p->eta), 0);
-        assert_int_equal(gv_exact_alloc(&ex, &p->layout), 0);
-        if (gv_exact_compute(p, &pt, GV_DEFAULT_MAX_STATES, 0, &ex, err)) fail_msg("%s", err);
+        exact_at_eta0(p, &pt, &ex);
         const int g = 1, N = m.N, C = m.C;
         double post[64 * 16];
         for (int i = 0; i < N; i++)
