@@ -70,21 +70,11 @@ typedef struct {
     char failed[GV_ERRLEN];
 } sw_state_t;
 
-static const char *const sw_kernels[] = {"gibbs", "metropolis", NULL};
-static const char *const sw_schedules[] = {"adaptive", "linear", "geometric", NULL};
-static const char *const sw_orders[] = {"weight-first", "move-first", NULL};
-static const char *const sw_resamplings[] = {"systematic", "multinomial", NULL};
-
 #define SW_OPTS_SMC                                                                                          \
     {"M", "16", "samplers in the pool (frozen-point mode: a fresh pool per estimate)"},                      \
-    {"kernel", "gibbs", "move kernel: gibbs (systematic scan) | metropolis (single-site flips)"},           \
-    {"moves", "1", "kernel applications per tempering step"},                                               \
-    {"flips", "0", "metropolis proposals per application (0: one per latent unit)"},                        \
     {"schedule", "adaptive", "tempering: adaptive (conditional ESS = K/2) | linear | geometric"},           \
     {"T", "10", "steps of a linear or geometric schedule"},                                                 \
-    {"tau1", "0.001", "first temperature of the geometric schedule"},                                       \
-    {"order", "weight-first", "weight-first (correct) | move-first (the biased ablation)"},                 \
-    {"resampling", "systematic", "systematic | multinomial (when ESS < K/2)"}
+    {"tau1", "0.001", "first temperature of the geometric schedule"}, GV_SMC_MOVE_OPTDOCS
 #define SW_OPT_CAP {"cap", "0", "trajectory mode: keep at most the newest cap samplers (0: all)"}
 
 static const gv_optdoc sw_opts[] = {SW_OPTS_SMC, {NULL, NULL, NULL}};
@@ -102,27 +92,14 @@ static void sw_clear_pool(sw_state_t *s)
 
 static int sw_init_kind(sw_state_t *s, int kind, const gv_spec *spec, const gv_problem *p, int K, char *err)
 {
-    long M, moves, flips, T, R = 1, cap = 0;
-    double tau1;
-    int kernel, sched, order, resampling;
+    long M, R = 1, cap = 0;
     s->kind = kind, s->K = K, s->p = p;
-    if (gv_opt_long(spec, "M", 16, 1, 1000000, &M, err) || gv_opt_choice(spec, "kernel", sw_kernels, 0, &kernel, err) ||
-        gv_opt_long(spec, "moves", 1, 0, 100000, &moves, err) || gv_opt_long(spec, "flips", 0, 0, 10000000, &flips, err) ||
-        gv_opt_choice(spec, "schedule", sw_schedules, 0, &sched, err) ||
-        gv_opt_long(spec, "T", 10, 1, 10000000, &T, err) ||
-        gv_opt_double(spec, "tau1", 1e-3, 1e-300, 1 - 1e-12, &tau1, err) ||
-        gv_opt_choice(spec, "order", sw_orders, 0, &order, err) ||
-        gv_opt_choice(spec, "resampling", sw_resamplings, 0, &resampling, err) ||
+    gv_smc_options_default(&s->o, K);
+    if (gv_opt_long(spec, "M", 16, 1, 1000000, &M, err) || gv_smc_options_parse(spec, &s->o, err) ||
         (kind == SW_B && gv_opt_long(spec, "R", 1, 1, 100000000, &R, err)) ||
         gv_opt_long(spec, "cap", 0, 0, 1000000000, &cap, err))
         return GV_EUSAGE;
     s->M = (int)M, s->R = (int)R, s->cap = cap;
-    gv_smc_options_default(&s->o, K);
-    s->o.kernel = kernel ? GV_SMC_METROPOLIS : GV_SMC_GIBBS;
-    s->o.moves = (int)moves, s->o.n_flips = (int)flips, s->o.T = (int)T, s->o.tau1 = tau1;
-    s->o.schedule = sched == 0 ? GV_SMC_ADAPTIVE : sched == 1 ? GV_SMC_LINEAR : GV_SMC_GEOMETRIC;
-    s->o.order = order ? GV_SMC_MOVE_FIRST : GV_SMC_WEIGHT_FIRST;
-    s->o.resampling = resampling ? GV_SMC_MULTINOMIAL : GV_SMC_SYSTEMATIC;
     if (!p->type->ikl || p->n_groups < 1 || p->group_units < 1 || p->n_groups * p->group_units != p->layout.n_units)
         return gv_err(err, "%s: problem %s has no inclusive-KL groups", spec->name, p->spec), GV_EFAIL;
     s->G = p->n_groups, s->U = p->group_units, s->P = p->layout.n_params, s->E = s->P + s->G;

@@ -38,6 +38,33 @@ void gv_smc_options_default(gv_smc_options *o, int K)
                           .moves = 1, .n_flips = 0, .order = GV_SMC_WEIGHT_FIRST, .max_steps = 100000};
 }
 
+int gv_smc_options_parse(const gv_spec *s, gv_smc_options *o, char *err)
+{
+    static const char *const schedules[] = {"adaptive", "linear", "geometric", NULL}; /* gv_smc_schedule order */
+    static const char *const orders[] = {"weight-first", "move-first", NULL};
+    static const char *const kernels[] = {"gibbs", "metropolis", NULL};
+    static const char *const resamplings[] = {"systematic", "multinomial", NULL};
+    long T, moves, flips;
+    int schedule, order, kernel, resampling;
+    if (gv_opt_choice(s, "schedule", schedules, (int)o->schedule, &schedule, err) ||
+        gv_opt_long(s, "T", o->T, 1, 10000000, &T, err) ||
+        gv_opt_double(s, "tau1", o->tau1, 1e-300, 1 - 1e-12, &o->tau1, err) ||
+        gv_opt_double(s, "cess", o->cess_target, 0.01, 0.99, &o->cess_target, err) ||
+        gv_opt_double(s, "ess", o->ess_threshold, 0, 2, &o->ess_threshold, err) ||
+        gv_opt_long(s, "moves", o->moves, 0, 100000, &moves, err) ||
+        gv_opt_long(s, "flips", o->n_flips, 0, 10000000, &flips, err) ||
+        gv_opt_choice(s, "order", orders, (int)o->order, &order, err) ||
+        gv_opt_choice(s, "kernel", kernels, (int)o->kernel, &kernel, err) ||
+        gv_opt_choice(s, "resampling", resamplings, (int)o->resampling, &resampling, err))
+        return GV_EUSAGE;
+    if (gv_spec_get(s, "flips") && kernel != GV_SMC_METROPOLIS)
+        return gv_err(err, "option flips=%s of '%s' needs kernel=metropolis (a Gibbs sweep updates every site)",
+                      gv_spec_get(s, "flips"), s->name), GV_EUSAGE;
+    o->schedule = (gv_smc_schedule)schedule, o->T = (int)T, o->moves = (int)moves, o->n_flips = (int)flips;
+    o->order = (gv_smc_order)order, o->kernel = (gv_smc_kernel)kernel, o->resampling = (gv_smc_resampling)resampling;
+    return GV_OK;
+}
+
 int gv_smc_result_alloc(gv_smc_result *res, int K, const gv_smc_target *t)
 {
     memset(res, 0, sizeof *res);

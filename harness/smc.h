@@ -13,6 +13,8 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "harness/core.h"
+
 /* Largest number of values per site of a categorical target. */
 #define GV_SMC_MAXCAT 256
 
@@ -80,6 +82,20 @@ typedef struct {
 
 /* Defaults: adaptive, systematic resampling, Gibbs, one move per step, weight-first, thresholds 1/2. */
 void gv_smc_options_default(gv_smc_options *o, int K);
+
+/* The sampler's options as keys of a spec (`name:key=value,...`, harness/core.h), for the estimators
+ * and commands that take them: GV_SMC_MOVE_OPTDOCS are the option-table rows of the keys every user of
+ * the sampler shares (kernel, moves, flips, order, resampling); gv_smc_options_parse reads those and,
+ * when present in s, schedule, T, tau1, cess and ess, over the values already in o (the defaults).
+ * GV_OK, or GV_EUSAGE with the bad key, its value and the valid choices in err (flips without
+ * kernel=metropolis is an error: a Gibbs sweep updates every site). */
+#define GV_SMC_MOVE_OPTDOCS                                                                                  \
+    {"kernel", "gibbs", "move kernel: gibbs (systematic scan) | metropolis (single-site proposals)"},       \
+    {"moves", "1", "kernel applications per tempering step (0: none, importance sampling only)"},          \
+    {"flips", "0", "metropolis proposals per application (0: one per latent unit)"},                       \
+    {"order", "weight-first", "weight-first (correct) | move-first (the authors' order, a biased ablation)"}, \
+    {"resampling", "systematic", "systematic | multinomial (when ESS < ess K)"}
+int gv_smc_options_parse(const gv_spec *s, gv_smc_options *o, char *err);
 
 typedef struct {
     int K, D, aux_dim;

@@ -25,7 +25,6 @@
 #include "harness/rng.h"
 #include "harness/stats.h"
 
-/* A purpose id of its own for the samplers' streams (the enum in harness/rng.h stops at 5). */
 #define SMC_BLOCK 8 /* runs per stream / parallel task */
 
 struct gv_smc_row {
@@ -75,13 +74,7 @@ static const char smc_usage[] =
 
 /* ---------------------------------------------------------------- configurations */
 
-#define SMC_COMMON_OPTS                                                                                   \
-    {"order", "weight-first", "weight-first (reweight, resample, move) | move-first (ablation, biased)"}, \
-    {"kernel", "gibbs", "gibbs (systematic scan) | metropolis (single-site flips)"},                     \
-    {"moves", "1", "kernel applications per step"},                                                       \
-    {"flips", "D", "metropolis proposals per application"},                                              \
-    {"resampling", "systematic", "systematic | multinomial"},                                            \
-    {"ess", "0.5", "resample when ESS < ess K (0: never, > 1: always)"}
+#define SMC_COMMON_OPTS GV_SMC_MOVE_OPTDOCS, {"ess", "0.5", "resample when ESS < ess K (0: never, > 1: always)"}
 
 static const gv_optdoc adaptive_opts[] = {{"cess", "0.5", "conditional ESS / K each step aims for"}, SMC_COMMON_OPTS,
                                           {NULL, NULL, NULL}};
@@ -97,29 +90,6 @@ typedef struct {
     char canon[GV_SPECLEN];
 } smc_config;
 
-static int config_options(const gv_spec *s, gv_smc_options *o, char *err)
-{
-    static const char *const orders[] = {"weight-first", "move-first", NULL};
-    static const char *const kernels[] = {"gibbs", "metropolis", NULL};
-    static const char *const resamplings[] = {"systematic", "multinomial", NULL};
-    long T, moves, flips;
-    int order, kernel, resampling;
-    if (gv_opt_long(s, "T", o->T, 1, 100000, &T, err) || gv_opt_double(s, "tau1", o->tau1, 1e-300, 0.999999, &o->tau1, err) ||
-        gv_opt_double(s, "cess", o->cess_target, 0.01, 0.99, &o->cess_target, err) ||
-        gv_opt_double(s, "ess", o->ess_threshold, 0, 2, &o->ess_threshold, err) ||
-        gv_opt_long(s, "moves", 1, 1, 10000, &moves, err) || gv_opt_long(s, "flips", 0, 1, 1000000, &flips, err) ||
-        gv_opt_choice(s, "order", orders, GV_SMC_WEIGHT_FIRST, &order, err) ||
-        gv_opt_choice(s, "kernel", kernels, GV_SMC_GIBBS, &kernel, err) ||
-        gv_opt_choice(s, "resampling", resamplings, GV_SMC_SYSTEMATIC, &resampling, err))
-        return GV_EUSAGE;
-    if (gv_spec_get(s, "flips") && kernel != GV_SMC_METROPOLIS)
-        return gv_err(err, "option flips=%s of '%s' needs kernel=metropolis (a Gibbs sweep updates every site)",
-                      gv_spec_get(s, "flips"), s->name), GV_EUSAGE;
-    o->T = (int)T, o->moves = (int)moves, o->n_flips = (int)flips;
-    o->order = order, o->kernel = kernel, o->resampling = resampling;
-    return GV_OK;
-}
-
 static int parse_config(const char *text, smc_config *c, char *err)
 {
     gv_spec s;
@@ -133,7 +103,7 @@ static int parse_config(const char *text, smc_config *c, char *err)
                       s.name), GV_EUSAGE;
     gv_smc_options_default(&c->o, 1);
     c->o.schedule = (gv_smc_schedule)sch;
-    if (gv_spec_check(&s, schedule_opts[sch], "schedule", e2) || config_options(&s, &c->o, e2))
+    if (gv_spec_check(&s, schedule_opts[sch], "schedule", e2) || gv_smc_options_parse(&s, &c->o, e2))
         return gv_err(err, "--config %s: %s", text, e2), GV_EUSAGE;
     gv_spec_canonical(&s, c->canon, sizeof c->canon);
     return GV_OK;

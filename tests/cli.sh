@@ -332,13 +332,13 @@ $G smc -p $SP -K 8 -R 1000 --config linear:T=4 --config linear:T=2,order=move-fi
 cmp -s "$T/ev1.csv" "$T/ev2.csv" && ok || bad "smc CSV differs between 1 and 2 threads"
 expect 0 "^\"sbn-posterior:D=4,N=1,P=8,seed=3\",0,\"geometric:T=3,flips=2,kernel=metropolis,tau1=0.01\",2,5,7,.*,ok,$" \
     $G smc -p sbn-posterior:D=4,P=8,N=1,seed=3 -K 2 -R 5 --seed 7 --config geometric:tau1=0.01,T=3,kernel=metropolis,flips=2 --no-timing
-expect 2 "unknown option 'Tx' for schedule 'linear'; valid options: T, order, kernel, moves, flips, resampling, ess" \
+expect 2 "unknown option 'Tx' for schedule 'linear'; valid options: T, kernel, moves, flips, order, resampling, ess" \
     $G smc -p $SP -K 4 --config linear:Tx=3
 expect 2 "unknown schedule 'cosine'; valid schedules: adaptive, linear, geometric" $G smc -p $SP -K 4 --config cosine:T=3
 expect 2 "unknown option 'T' for schedule 'adaptive'" $G smc -p $SP -K 4 --config adaptive:T=3
 expect 2 "order=sideways of 'linear': valid values are weight-first, move-first" $G smc -p $SP --config linear:order=sideways
 expect 2 "flips=3 of 'linear' needs kernel=metropolis" $G smc -p $SP --config linear:flips=3
-expect 2 "T=0 of 'linear': must be in \[1, 100000\]" $G smc -p $SP --config linear:T=0
+expect 2 "T=0 of 'linear': must be in \[1, 10000000\]" $G smc -p $SP --config linear:T=0
 expect 2 "problem 'bernoulli-quadratic:D=5,p=0.3,t=0.3' has objective kind expectation; smc needs an inclusive-kl problem .*sbn-posterior" \
     $G smc -p $Q -K 4 --config linear
 expect 2 "needs at least one --config" $G smc -p $SP -K 4
