@@ -138,6 +138,47 @@ static void stationarity(const double *pi, const double *T, int S, double *e_inv
     }
 }
 
+/* One site d of a sweep: pi-invariance (and stochastic rows) of the site's Gibbs matrix Td and Metropolis
+ * matrix Md, then T <- T Td (the sweep, site 0 first) and M += Md / D (a Metropolis step: uniform site).
+ * S states; tmp holds S x S.  Returns the worst error seen. */
+static double site_step(const char *what, double tau, int d, int D, const double *pi, int S, const double *Td,
+                        const double *Md, double *T, double *M, double *tmp)
+{
+    double e_inv, e_row, worst;
+    stationarity(pi, Td, S, &e_inv, &e_row);
+    worst = fmax(e_inv, e_row);
+    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs site %d: |pi T - pi| = %.3g, rows %.3g", what, tau, d,
+          e_inv, e_row);
+    stationarity(pi, Md, S, &e_inv, &e_row);
+    worst = fmax(worst, fmax(e_inv, e_row));
+    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis site %d: |pi M - pi| = %.3g, rows %.3g", what, tau,
+          d, e_inv, e_row);
+    for (int i = 0; i < S; i++)
+        for (int j = 0; j < S; j++) {
+            double a = 0;
+            for (int k = 0; k < S; k++) a += T[i * S + k] * Td[k * S + j];
+            tmp[i * S + j] = a;
+        }
+    memcpy(T, tmp, (size_t)S * S * sizeof *T);
+    for (int i = 0; i < S * S; i++) M[i] += Md[i] / D;
+    return worst;
+}
+
+/* The whole sweep T and the Metropolis step M: pi-invariant, stochastic rows. */
+static double sweep_step(const char *what, double tau, const double *pi, int S, const double *T, const double *M)
+{
+    double e_inv, e_row, worst;
+    stationarity(pi, T, S, &e_inv, &e_row);
+    worst = fmax(e_inv, e_row);
+    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs sweep |pi T - pi| = %.3g, rows %.3g", what, tau, e_inv,
+          e_row);
+    stationarity(pi, M, S, &e_inv, &e_row);
+    worst = fmax(worst, fmax(e_inv, e_row));
+    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis |pi M - pi| = %.3g, rows %.3g", what, tau, e_inv,
+          e_row);
+    return worst;
+}
+
 static double check_kernels(const gv_smc_target *t, double tau, const char *what, double *T_out, double *M_out)
 {
     const int D = t->D, S = 1 << D;
@@ -151,7 +192,7 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
     }
     const double lz = gv_logsumexp(lpi, S);
     for (int s = 0; s < S; s++) pi[s] = exp(lpi[s] - lz);
-    double worst = 0, e_inv, e_row, fl = 0;
+    double worst = 0, fl = 0;
     /* Gibbs: T = T_0 T_1 ... T_{D-1} (site 0 first) */
     for (int i = 0; i < S * S; i++) T[i] = (i % (S + 1)) == 0;
     memset(M, 0, sizeof M);
@@ -170,30 +211,9 @@ static double check_kernels(const gv_smc_target *t, double tau, const char *what
             Md[s * S + s] += 1 - acc;
             for (int k = 0; k < D; k++) CHECK(z[k] == ((s >> k) & 1), "%s: z not restored", what);
         }
-        stationarity(pi, Td, S, &e_inv, &e_row);
-        worst = fmax(worst, fmax(e_inv, e_row));
-        CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs site %d: |pi T - pi| = %.3g, rows %.3g", what, tau, d,
-              e_inv, e_row);
-        stationarity(pi, Md, S, &e_inv, &e_row);
-        worst = fmax(worst, fmax(e_inv, e_row));
-        CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis site %d: |pi M - pi| = %.3g, rows %.3g", what, tau,
-              d, e_inv, e_row);
-        for (int i = 0; i < S; i++)
-            for (int j = 0; j < S; j++) {
-                double s = 0;
-                for (int k = 0; k < S; k++) s += T[i * S + k] * Td[k * S + j];
-                tmp[i * S + j] = s;
-            }
-        memcpy(T, tmp, sizeof tmp);
-        for (int i = 0; i < S * S; i++) M[i] += Md[i] / D;
+        worst = fmax(worst, site_step(what, tau, d, D, pi, S, Td, Md, T, M, tmp));
     }
-    stationarity(pi, T, S, &e_inv, &e_row);
-    worst = fmax(worst, fmax(e_inv, e_row));
-    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs sweep |pi T - pi| = %.3g, rows %.3g", what, tau, e_inv,
-          e_row);
-    stationarity(pi, M, S, &e_inv, &e_row);
-    worst = fmax(worst, fmax(e_inv, e_row));
-    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis |pi M - pi| = %.3g, rows %.3g", what, tau, e_inv, e_row);
+    worst = fmax(worst, sweep_step(what, tau, pi, S, T, M));
     /* the sweep moves something: it is not the identity (a kernel that never moves is invariant too) */
     double off = 0;
     for (int s = 0; s < S; s++) off += 1 - T[s * S + s];
@@ -753,7 +773,7 @@ static double check_cat_kernels(const gv_smc_target *t, double tau, const char *
     }
     const double lz = gv_logsumexp(lpi, CS);
     for (int s = 0; s < CS; s++) pi[s] = exp(lpi[s] - lz);
-    double worst = 0, e_inv, e_row, fl = 0;
+    double worst = 0, fl = 0;
     for (int i = 0; i < CS * CS; i++) T[i] = (i % (CS + 1)) == 0, M[i] = 0;
     for (int d = 0; d < CD; d++) {
         memset(Td, 0, sizeof Td), memset(Md, 0, sizeof Md);
@@ -777,31 +797,9 @@ static double check_cat_kernels(const gv_smc_target *t, double tau, const char *
             }
             CHECK(cat_index(z) == s, "%s: z not restored", what);
         }
-        stationarity(pi, Td, CS, &e_inv, &e_row);
-        worst = fmax(worst, fmax(e_inv, e_row));
-        CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs site %d: |pi T - pi| = %.3g, rows %.3g", what, tau, d,
-              e_inv, e_row);
-        stationarity(pi, Md, CS, &e_inv, &e_row);
-        worst = fmax(worst, fmax(e_inv, e_row));
-        CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis site %d: |pi M - pi| = %.3g, rows %.3g", what,
-              tau, d, e_inv, e_row);
-        for (int i = 0; i < CS; i++)
-            for (int j = 0; j < CS; j++) {
-                double a = 0;
-                for (int k = 0; k < CS; k++) a += T[i * CS + k] * Td[k * CS + j];
-                tmp[i * CS + j] = a;
-            }
-        memcpy(T, tmp, sizeof tmp);
-        for (int i = 0; i < CS * CS; i++) M[i] += Md[i] / CD;
+        worst = fmax(worst, site_step(what, tau, d, CD, pi, CS, Td, Md, T, M, tmp));
     }
-    stationarity(pi, T, CS, &e_inv, &e_row);
-    worst = fmax(worst, fmax(e_inv, e_row));
-    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Gibbs sweep |pi T - pi| = %.3g, rows %.3g", what, tau, e_inv,
-          e_row);
-    stationarity(pi, M, CS, &e_inv, &e_row);
-    worst = fmax(worst, fmax(e_inv, e_row));
-    CHECK(e_inv < 1e-12 && e_row < 1e-12, "%s tau=%g: Metropolis |pi M - pi| = %.3g, rows %.3g", what, tau, e_inv,
-          e_row);
+    worst = fmax(worst, sweep_step(what, tau, pi, CS, T, M));
     double off = 0, moff = 0;
     for (int s = 0; s < CS; s++) off += 1 - T[s * CS + s], moff += 1 - M[s * CS + s];
     CHECK(off > 1 && moff > 1, "%s: kernels barely move (Gibbs %g, Metropolis %g off the diagonal)", what, off, moff);
