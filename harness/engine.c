@@ -236,7 +236,9 @@ int gv_run_cell(const gv_problem *p, const gv_point *pt, const gv_exact *ex, con
             bs[b].n_f = (double)ev.n_f;
             bs[b].n_ftilde = (double)ev.n_ftilde;
             bs[b].n_grad = (double)ev.n_grad;
-            bs[b].n_distinct = nd;
+            /* inclusive-KL estimators evaluate log p(x | z) inside the SMC sampler's callbacks, not
+             * through gv_eval_f: their distinct points are not tracked (NaN: an empty column) */
+            bs[b].n_distinct = p->type->objective == GV_OBJ_INCLUSIVE_KL ? NAN : nd;
             free(tr.h);
             gv_block_stats_add(&bs[b], G, n, gmain, gv_norm(gmain, P));
             gv_block_stats *twin[2] = {QO ? &bo[b] : NULL, QM ? &bm[b] : NULL};

@@ -399,7 +399,7 @@ int gv_write_report(const char *path, const char *suite, const gv_report_entry *
             num(z, sizeof z, s->bias_z_max, "%.2f");
             num(mse, sizeof mse, s->mse, "%.4g");
             num(fe, sizeof fe, s->f_evals, "%.3g");
-            if (s->distinct_evals > 0 && s->distinct_evals < s->f_evals - 0.005) { /* some evaluations repeated a point (inclusive KL: not tracked) */
+            if (s->distinct_evals < s->f_evals - 0.005) { /* some evaluations repeated a point */
                 size_t l = strlen(fe);
                 snprintf(fe + l, sizeof fe - l, " (%.3g)", s->distinct_evals);
             }
