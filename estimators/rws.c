@@ -86,16 +86,6 @@ static void rws_free(void *v)
     free(s->lw);
 }
 
-/* log(e^a + e^b), either may be -inf */
-static double rws_log_add(double a, double b)
-{
-    if (a < b) {
-        double t = a;
-        a = b, b = t;
-    }
-    return a == -INFINITY ? a : a + log1p(exp(b - a));
-}
-
 static int rws_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
 {
     rws_state_t *s = v;
@@ -114,7 +104,7 @@ static int rws_estimate(void *v, gv_eval *ev, int K, gsl_rng *r, double *g)
                 if (gsl_rng_uniform(r) < s->eps) h->sample_prior(p, grp, r, z);
                 else gv_ikl_sample_q(ev->pt, p, grp, r, z);
                 const double lp = h->log_prior(p, grp, z);
-                const double lr = rws_log_add(s->log1m_eps + gv_ikl_log_q(ev->pt, p, grp, z), s->log_eps + lp);
+                const double lr = gv_logsumexp((const double[]){s->log1m_eps + gv_ikl_log_q(ev->pt, p, grp, z), s->log_eps + lp}, 2);
                 lw = lp + gv_eval_log_lik(ev, grp, z) - lr;
             }
             s->lw[k] = lw;

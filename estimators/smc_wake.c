@@ -52,7 +52,8 @@ typedef struct {
     gv_smc_target *t;      /* G */
     gv_smc_result *res;    /* nres: 1 shared by all groups, or one per group (targets of unequal aux_dim) */
     int nres;
-    double *cw;            /* K: cumulative weights (smc-wake-b's resampling) */
+    double *cw, *ce;       /* smc-wake-b's resampling scratch: K cumulative weights, R + 1 exponentials */
+    int *ci;               /* R: the resampled particles */
     /* entries: P marginals (each group's in its own parameter range) + G values log Ẑ */
     double *fresh;         /* the samplers just run */
     double *cur;           /* smc-pimh: the current samplers */
@@ -109,12 +110,14 @@ static int sw_init_kind(sw_state_t *s, int kind, const gv_spec *spec, const gv_p
     s->ctx = calloc((size_t)s->G, s->ctx_size ? s->ctx_size : 1);
     s->t = calloc((size_t)s->G, sizeof *s->t);
     s->cw = malloc((size_t)K * sizeof *s->cw);
+    s->ce = malloc((size_t)(s->R + 1) * sizeof *s->ce);
+    s->ci = malloc((size_t)s->R * sizeof *s->ci);
     s->fresh = calloc((size_t)s->E, sizeof *s->fresh);
     s->cur = calloc((size_t)s->E, sizeof *s->cur);
     s->ref = malloc((size_t)s->G * sizeof *s->ref);
     s->sw = malloc((size_t)s->G * sizeof *s->sw);
     s->A = malloc((size_t)s->P * sizeof *s->A);
-    if (!s->lo || !s->hi || !s->ctx || !s->t || !s->cw || !s->fresh || !s->cur || !s->ref || !s->sw || !s->A)
+    if (!s->lo || !s->hi || !s->ctx || !s->t || !s->cw || !s->ce || !s->ci || !s->fresh || !s->cur || !s->ref || !s->sw || !s->A)
         return gv_err(err, "out of memory"), GV_EFAIL;
     int uniform = 1;
     for (int g = 0; g < s->G; g++) {
@@ -155,7 +158,7 @@ static void sw_free(void *v)
 {
     sw_state_t *s = v;
     for (int i = 0; s->res && i < s->nres; i++) gv_smc_result_free(&s->res[i]);
-    free(s->res), free(s->lo), free(s->hi), free(s->ctx), free(s->t), free(s->cw), free(s->fresh), free(s->cur);
+    free(s->res), free(s->lo), free(s->hi), free(s->ctx), free(s->t), free(s->cw), free(s->ce), free(s->ci), free(s->fresh), free(s->cur);
     free(s->ref), free(s->sw), free(s->A), free(s->ring);
 }
 
@@ -205,18 +208,11 @@ static int sw_run(sw_state_t *s, int g, gv_eval *ev, gsl_rng *r, double *e)
     const gv_unit *u = s->p->layout.units + (size_t)g * s->U;
     const int K = s->K, U = s->U;
     memset(e + s->lo[g], 0, (size_t)(s->hi[g] - s->lo[g]) * sizeof *e);
-    if (s->kind == SW_B) { /* R draws from the weighted particles: inverse CDF by bisection */
-        double c = 0;
-        for (int k = 0; k < K; k++) c += exp(res->logw[k]), s->cw[k] = c;
+    if (s->kind == SW_B) { /* R i.i.d. draws from the weighted particles */
+        gv_smc_draw(res->logw, K, s->R, GV_SMC_MULTINOMIAL, r, s->cw, s->ce, s->ci);
         const double w = 1.0 / s->R;
         for (int i = 0; i < s->R; i++) {
-            const double x = gv_uniform(r) * c;
-            int a = 0, b = K - 1;
-            while (a < b) {
-                const int m = (a + b) / 2;
-                if (s->cw[m] > x) b = m;
-                else a = m + 1;
-            }
+            const int a = s->ci[i];
             const int *z = res->z + (size_t)a * U;
             for (int j = 0; j < U; j++) {
                 if (u[j].kind == GV_UNIT_BERNOULLI) e[u[j].param] += w * z[j];

@@ -310,31 +310,35 @@ static double fixed_tau(const gv_smc_options *o, int t)
     return exp(log(o->tau1) * (double)(o->T - t) / (o->T - 1)); /* t = 1: tau1 */
 }
 
-static void resample(const gv_smc_options *o, gsl_rng *r, gv_smc_result *res)
+void gv_smc_draw(const double *logw, int K, int n, gv_smc_resampling how, gsl_rng *r, double *c, double *e, int *idx)
 {
-    const int K = res->K, D = res->D;
-    double *c = res->tmp; /* cumulative weights */
     double s = 0;
-    for (int k = 0; k < K; k++) s += exp(res->logw[k]), c[k] = s;
+    for (int k = 0; k < K; k++) s += exp(logw[k]), c[k] = s; /* cumulative weights */
     int j = 0;
-    if (o->resampling == GV_SMC_SYSTEMATIC) {
+    if (how == GV_SMC_SYSTEMATIC) {
         const double u0 = gv_uniform(r);
-        for (int i = 0; i < K; i++) {
-            const double u = (i + u0) / K * s;
+        for (int i = 0; i < n; i++) {
+            const double u = (i + u0) / n * s;
             while (j < K - 1 && c[j] <= u) j++;
-            res->idx[i] = j;
+            idx[i] = j;
         }
-    } else { /* K sorted uniforms: cumulative sums of K + 1 exponentials, E_1 + .. + E_i over the total */
-        double *e = res->tmp + K, tot = 0;
-        for (int i = 0; i <= K; i++) e[i] = -log1p(-gv_uniform(r)), tot += e[i];
+    } else { /* n sorted uniforms: cumulative sums of n + 1 exponentials, E_1 + .. + E_i over the total */
+        double tot = 0;
+        for (int i = 0; i <= n; i++) e[i] = -log1p(-gv_uniform(r)), tot += e[i];
         double cu = 0;
-        for (int i = 0; i < K; i++) {
+        for (int i = 0; i < n; i++) {
             cu += e[i];
             const double u = cu / tot * s;
             while (j < K - 1 && c[j] <= u) j++;
-            res->idx[i] = j;
+            idx[i] = j;
         }
     }
+}
+
+static void resample(const gv_smc_options *o, gsl_rng *r, gv_smc_result *res)
+{
+    const int K = res->K, D = res->D;
+    gv_smc_draw(res->logw, K, K, o->resampling, r, res->tmp, res->tmp + K, res->idx);
     for (int i = 0; i < K; i++) {
         const int k = res->idx[i];
         memcpy(res->z2 + (size_t)i * D, res->z + (size_t)k * D, (size_t)D * sizeof *res->z);

@@ -128,6 +128,11 @@ typedef struct {
 int gv_smc_result_alloc(gv_smc_result *res, int K, const gv_smc_target *t);
 void gv_smc_result_free(gv_smc_result *res);
 
+/* n indices (in increasing order) drawn from K particles with normalised log-weights logw: multinomial
+ * (i.i.d. draws, by n sorted uniforms) or systematic (one uniform); the sampler's resampling step, also
+ * for estimators that store a resampled subset.  Scratch: c (K values) and, multinomial, e (n + 1). */
+void gv_smc_draw(const double *logw, int K, int n, gv_smc_resampling how, gsl_rng *r, double *c, double *e, int *idx);
+
 /* One sampler run into res (allocated for o->K and t->D).  0; -1 with a message in err (bad
  * options, out of memory, adaptive schedule not reaching 1 in max_steps, a NaN or +inf log-likelihood).
  * log-likelihoods may be -inf (impossible states). */
