@@ -71,17 +71,19 @@ typedef struct {
     char failed[GV_ERRLEN];
 } sw_state_t;
 
+#define SW_OPT_M {"M", "16", "samplers in the pool (frozen-point mode: a fresh pool per estimate)"}
 #define SW_OPTS_SMC                                                                                          \
-    {"M", "16", "samplers in the pool (frozen-point mode: a fresh pool per estimate)"},                      \
     {"schedule", "adaptive", "tempering: adaptive (conditional ESS = K/2) | linear | geometric"},           \
     {"T", "10", "steps of a linear or geometric schedule"},                                                 \
     {"tau1", "0.001", "first temperature of the geometric schedule"}, GV_SMC_MOVE_OPTDOCS
 #define SW_OPT_CAP {"cap", "0", "trajectory mode: keep at most the newest cap samplers (0: all)"}
 
-static const gv_optdoc sw_opts[] = {SW_OPTS_SMC, {NULL, NULL, NULL}};
-static const gv_optdoc sw_opts_pool[] = {SW_OPTS_SMC, SW_OPT_CAP, {NULL, NULL, NULL}};
+/* smc-naive has no M: its estimate uses the newest sampler only, so a pool would not change it */
+static const gv_optdoc sw_opts_naive[] = {SW_OPTS_SMC, {NULL, NULL, NULL}};
+static const gv_optdoc sw_opts[] = {SW_OPT_M, SW_OPTS_SMC, {NULL, NULL, NULL}};
+static const gv_optdoc sw_opts_pool[] = {SW_OPT_M, SW_OPTS_SMC, SW_OPT_CAP, {NULL, NULL, NULL}};
 static const gv_optdoc sw_opts_b[] = {
-    SW_OPTS_SMC, SW_OPT_CAP, {"R", "1", "particles resampled (multinomial) from each sampler when it is stored"},
+    SW_OPT_M, SW_OPTS_SMC, SW_OPT_CAP, {"R", "1", "particles resampled (multinomial) from each sampler when it is stored"},
     {NULL, NULL, NULL}};
 
 static void sw_clear_pool(sw_state_t *s)
@@ -377,7 +379,7 @@ const gv_estimator_type gv_est_smc_naive = {
     .name = "smc-naive",
     .description = "newest SMC sampler only: -sum_k W^k s(z^k); consistent in K only (not in M)",
     .cost = "N (K + S K moves D), S = SMC steps",
-    .options = sw_opts, .init = sw_init_naive, SW_COMMON,
+    .options = sw_opts_naive, .init = sw_init_naive, SW_COMMON,
 };
 const gv_estimator_type gv_est_smc_pimh = {
     .name = "smc-pimh",
