@@ -26,7 +26,8 @@
  * nothing); the pool changes in estimate, in trajectory mode only; copy_learned copies mode and pool.
  *
  * Cost: the sum over the samplers run of their log-likelihood evaluations (gv_smc_result.n_loglik):
- * per sampler K + (steps) K moves D (Gibbs) or K + (steps) K moves flips (Metropolis).
+ * per sampler K + (steps) K moves D (C - 1) (Gibbs over sites of C values; C - 1 = 1 on bits) or
+ * K + (steps) K moves flips (Metropolis).
  * Biased for finite K and M, all five (see each description for what they are consistent in). */
 #include <math.h>
 #include <stdio.h>
@@ -378,34 +379,34 @@ static void sw_note(const void *v, char *buf, size_t len)
 const gv_estimator_type gv_est_smc_naive = {
     .name = "smc-naive",
     .description = "newest SMC sampler only: -sum_k W^k s(z^k); consistent in K only (not in M)",
-    .cost = "N (K + S K moves D), S = SMC steps",
+    .cost = "N (K + S K moves D (C - 1)), S = SMC steps, C = values per site",
     .options = sw_opts_naive, .init = sw_init_naive, SW_COMMON,
 };
 const gv_estimator_type gv_est_smc_pimh = {
     .name = "smc-pimh",
     .description = "particle independent MH over SMC samplers (accept min(1, Z_new/Z_cur)), current sampler's "
                    "-sum_k W^k s(z^k); consistent in M (chain length) or K",
-    .cost = "N M (K + S K moves D), S = SMC steps",
+    .cost = "N M (K + S K moves D (C - 1)), S = SMC steps, C = values per site",
     .options = sw_opts, .init = sw_init_pimh, SW_COMMON,
 };
 const gv_estimator_type gv_est_smc_wake_a = {
     .name = "smc-wake-a",
     .description = "Z-weighted pool of M SMC samplers: -sum_j v_j sum_k W_j^k s(z_j^k), v_j = Z_j / sum Z; "
                    "strongly consistent in M (or K)",
-    .cost = "N M (K + S K moves D), S = SMC steps",
+    .cost = "N M (K + S K moves D (C - 1)), S = SMC steps, C = values per site",
     .options = sw_opts_pool, .init = sw_init_a, SW_COMMON,
 };
 const gv_estimator_type gv_est_smc_wake_b = {
     .name = "smc-wake-b",
     .description = "smc-wake-a with R particles resampled from each sampler when stored: "
                    "-sum_j v_j (1/R) sum_r s(z_jr); consistent in M",
-    .cost = "N M (K + S K moves D), S = SMC steps",
+    .cost = "N M (K + S K moves D (C - 1)), S = SMC steps, C = values per site",
     .options = sw_opts_b, .init = sw_init_b, SW_COMMON,
 };
 const gv_estimator_type gv_est_smc_wake_c = {
     .name = "smc-wake-c",
     .description = "newest sampler reweighted by the pool's evidence: -(Z_M / mean_j Z_j) sum_k W_M^k s(z_M^k); "
                    "asymptotically unbiased in M, variance does not vanish",
-    .cost = "N M (K + S K moves D), S = SMC steps",
+    .cost = "N M (K + S K moves D (C - 1)), S = SMC steps, C = values per site",
     .options = sw_opts_pool, .init = sw_init_c, SW_COMMON,
 };
