@@ -88,10 +88,11 @@ set table $PNAMES
 plot IN using 0:(0):C_PROB with labels
 set table $ENAMES
 plot IN using 0:(0):C_EST with labels
-# wrt of every row: 1 for phi (outer parameters), 0 for eta or no wrt column (wrt is never quoted)
+# wrt of every row: 1 for phi (outer parameters), 2 for phi-marginal (the same phi-estimates against an
+# inclusive-KL problem's model-marginal objective), 0 for eta or no wrt column (wrt is never quoted)
 if (C_WRT > 0) {
     set table $WRTAB
-    plot IN using 0:(strcol(C_WRT) eq "phi" ? 1 : 0) with table
+    plot IN using 0:(strcol(C_WRT) eq "phi" ? 1 : (strcol(C_WRT) eq "phi-marginal" ? 2 : 0)) with table
 }
 unset table
 
@@ -134,7 +135,7 @@ do for [p=1:NP] {
         if (UPB[j] eq UPB[p] && UPW[j] != UPW[p]) { both = 1 }
     }
     NPROB = NPROB + first
-    UP[p] = UPB[p] . (UPW[p] ? " — d/dφ (outer)" : (both ? " — d/dη (units)" : ""))
+    UP[p] = UPB[p] . (UPW[p] == 2 ? " — d/dφ, marginal objective" : UPW[p] ? " — d/dφ (outer)" : (both ? " — d/dη (units)" : ""))
 }
 do for [i=1:|$ENAMES|] {
     L = $ENAMES[i]

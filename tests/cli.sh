@@ -399,5 +399,34 @@ if command -v gnuplot >/dev/null; then
 fi
 # ---- figure kinds M-sweep, cost-sweep, trajectory-cost ---- END ----
 
+# ---- inclusive KL end to end: train, the phi-marginal rows, bias-var on them ---- BEGIN ----
+# train on an inclusive-KL problem: sleep steps with its own phi-gradient, smc-wake-a keeps its pool across
+# steps (one sampler per data point per step: 2 x (K + T K D) = 2 x (4 + 3 x 4 x 4) = 104 evaluations), rws-wake
+# costs K per data point; every exact KL falls over 20 Adam steps
+IK="$T/ikl"
+mkdir -p "$IK"
+expect 0 "" $G train -p sbn-posterior:D=4,P=6,N=2 -e sleep -e smc-wake-a:schedule=linear,T=3 -e rws-wake -K 4 --steps 20 \
+    --every 10 --no-timing -q -o "$IK/t.csv"
+for ef in 'sleep:0' '"smc-wake-a:T=3,schedule=linear":1040' 'rws-wake:80'; do
+    e=${ef%:*} fe=${ef##*:}
+    grep -q "^\"sbn-posterior:D=4,N=2,P=6\",$e,4,1,10,[^,]*,[^,]*,[^,]*,[^,]*,$fe," "$IK/t.csv" && ok \
+        || bad "train on sbn-posterior: $e should have $fe log-likelihood evaluations after 10 steps"
+    o0=$(grep "^\"sbn-posterior:D=4,N=2,P=6\",$e,4,1,0," "$IK/t.csv" | sed -E 's/^"[^"]*",("[^"]*"|[^,]*),4,1,0,([^,]*),.*/\2/')
+    o2=$(grep "^\"sbn-posterior:D=4,N=2,P=6\",$e,4,1,20," "$IK/t.csv" | sed -E 's/^"[^"]*",("[^"]*"|[^,]*),4,1,20,([^,]*),.*/\2/')
+    awk -v a="$o0" -v b="$o2" 'BEGIN { exit !(a > 0 && b > 0 && b < a) }' && ok \
+        || bad "train on sbn-posterior: $e's exact KL should fall (step 0: '$o0', step 20: '$o2')"
+done
+# run with the model-marginal reference: a phi-marginal row per cell, sleep without an eta row
+expect 0 "" $G run -p sbn-posterior:D=3,P=4,N=2,marginal=1 -e sleep,rws-wake -K 2,8 -R 300 --seed 1 --no-timing -q \
+    -o "$IK/m.csv"
+[ "$(grep -c ',phi-marginal,' "$IK/m.csv")" -eq 4 ] && [ "$(grep -c ',sleep,.*,eta,' "$IK/m.csv")" -eq 0 ] \
+    && [ "$(grep -c ',rws-wake,.*,eta,' "$IK/m.csv")" -eq 2 ] && ok \
+    || bad "sbn-posterior:marginal=1: expected 4 phi-marginal rows, no sleep eta row, 2 rws-wake eta rows"
+if command -v gnuplot >/dev/null; then
+    gnuplot -c plots/bias-var.gp "$IK/m.csv" "$IK/bv.png" png 2>"$IK/bv.err" && [ -s "$IK/bv.png" ] && [ ! -s "$IK/bv.err" ] \
+        && ok || bad "bias-var.gp on phi-marginal rows: $(head -c 300 "$IK/bv.err")"
+fi
+# ---- inclusive KL end to end ---- END ----
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
