@@ -450,6 +450,7 @@ const gv_problem_type gv_prob_cluster_posterior = {
     .state_size = sizeof(cp_state_t),
     .init = cp_init, .free = cp_free,
     .exact_grad = cp_exact_grad,
+    .exact_label = "enumeration",
     .outer_map = cp_outer_map, .outer_vjp = cp_outer_vjp,
     .describe = cp_describe,
     .ikl = &cp_ikl,
