@@ -47,9 +47,6 @@
  * still ample: at R = 10000 the biased gengs and st-gengs reach bias_z_max >= 6.2 on every count
  * cell (measured; z grows like sqrt(R)), and > 29 on most; they need only one detecting cell. */
 #define R_UNBIASED_COUNT 10000L
-/* Inclusive-KL estimators: every one is biased by design (self-normalised weights), and the test only
- * needs to detect that (z 7-9 at R = 50000, so about 3.5 at 10000 is too weak; 20000 gives ~5.5). */
-#define R_UNBIASED_IKL 30000L
 #define W_WARMUP 1000L
 #define SEED 20240601ULL
 #define K_MAX 4
@@ -149,15 +146,15 @@ static void test_unbiased(void **state)
         for (int K = 1; K <= K_MAX; K++) {
             if (!compatible(t, &fx[i], K)) continue;
             const int ikl = t->objective == GV_OBJ_INCLUSIVE_KL;
-            gv_engine_opts o = opts(fx[i].p->layout.kinds & GV_UNIT_COUNT ? R_UNBIASED_COUNT
-                                    : ikl                                 ? R_UNBIASED_IKL
-                                                                          : R_UNBIASED, SEED, 0);
+            gv_engine_opts o = opts(fx[i].p->layout.kinds & GV_UNIT_COUNT ? R_UNBIASED_COUNT : R_UNBIASED, SEED, 0);
             gv_row row;
-            /* inclusive-KL estimators with a pool of M samplers are consistent in M: at their default
-             * M = 16 the bias on these small posteriors is below what R replicates resolve (bias_z_max
-             * 2.0-3.5 at R = 50000, measured), one sampler (M = 1) shows it */
+            /* inclusive-KL estimators with a pool of M samplers are consistent in M when the schedule is
+             * fixed: at their default (M = 16, adaptive) the bias on these small posteriors is below what
+             * R replicates resolve on sbn-posterior (bias_z_max 2.0-3.5, measured); M = 2 with a linear
+             * schedule still forms a pool (at M = 1 a, c and pimh are naive draw for draw) and is detected:
+             * smallest maximum over the cells 8.1 (smc-wake-c, cluster-posterior K = 1) at R = 50000 */
             char spec[GV_SPECLEN];
-            snprintf(spec, sizeof spec, "%s%s", t->name, ikl && has_option(t, "M") ? ":M=1" : "");
+            snprintf(spec, sizeof spec, "%s%s", t->name, ikl && has_option(t, "M") ? ":M=2,schedule=linear" : "");
             int rc = gv_run_cell(fx[i].p, &fx[i].pt, &fx[i].ex, spec, K, &o, 0, &row, err);
             CHECK(rc == GV_OK && !strcmp(row.status, "ok"), "%s on %s K=%d: rc %d status %s: %s", t->name,
                   problem_specs[i], K, rc, rc == GV_OK ? row.status : "-", rc == GV_OK ? row.message : err);
