@@ -5,8 +5,9 @@
  *   same_draws    M = 1: naive, a, c and pimh give the same estimate bit for bit on the same stream, and it
  *                 is -sum_k W_k s(z_k) of a sampler run directly (gv_smc_run, gv_ikl_score_axpy) on that
  *                 stream; smc-wake-b with R = 2e5 is within 6 multinomial s.d. of (a) on every coordinate
- *   cost          f_evals per estimate = N M (K + T K moves D) (Gibbs) and N M (K + T K flips) (Metropolis) on
- *                 a fixed schedule; N (K + T K D) for smc-naive
+ *   cost          f_evals per estimate = N M (K + T K moves D (C - 1)) (Gibbs) and N M (K + T K moves flips)
+ *                 (Metropolis) on a fixed schedule, N (...) for smc-naive; on sbn-posterior (C = 2) and on
+ *                 cluster-posterior (C = 3)
  *   trajectory    after schedule() and n estimates the pool holds n samplers (cap if set; 1 for naive and
  *                 pimh); the n-th trajectory estimate on one group equals a frozen-point estimate with M = n
  *                 on the same stream (same samplers, same sums); cap >= n changes nothing (to 1e-12);
@@ -180,24 +181,32 @@ static void test_same_draws(void **unused)
 static void test_cost(void **unused)
 {
     n_bad = 0;
-    fixture f;
-    assert_int_equal(fx_open(&f, "sbn-posterior:D=5,P=8,N=2,seed=2"), 0);
-    const int K = 3, D = 5, N = 2, M = 4, T = 3;
-    for (int i = 0; i < N_EST; i++)
-        for (int metro = 0; metro < 2; metro++) {
-            char spec[200];
-            snprintf(spec, sizeof spec, "%s:%sschedule=linear,T=%d,moves=2%s", estimators[i], i ? "M=4," : "", T,
-                     metro ? ",kernel=metropolis,flips=7" : "");
-            gv_row row;
-            if (run(&f, spec, K, 40, 1, &row)) {
-                n_bad++;
-                continue;
+    /* Bernoulli sites (sbn-posterior: N = 2 groups of D = 5) and categorical ones (cluster-posterior:
+     * X = 2 groups of 4 points with C = 3 classes: a Gibbs site update costs C - 1 evaluations) */
+    static const struct { const char *spec; int G, D, C; } pr[] = {{"sbn-posterior:D=5,P=8,N=2,seed=2", 2, 5, 2},
+                                                                    {"cluster-posterior:X=2,N=4,C=3", 2, 4, 3}};
+    const int K = 3, M = 4, T = 3;
+    for (int q = 0; q < 2; q++) {
+        fixture f;
+        assert_int_equal(fx_open(&f, pr[q].spec), 0);
+        for (int i = 0; i < N_EST; i++)
+            for (int metro = 0; metro < 2; metro++) {
+                char spec[200];
+                snprintf(spec, sizeof spec, "%s:%sschedule=linear,T=%d,moves=2%s", estimators[i], i ? "M=4," : "", T,
+                         metro ? ",kernel=metropolis,flips=7" : "");
+                gv_row row;
+                if (run(&f, spec, K, 40, 1, &row)) {
+                    n_bad++;
+                    continue;
+                }
+                const double site = metro ? 7 : pr[q].D * (pr[q].C - 1.0);
+                const double per = K + (double)T * K * 2 * site, want = pr[q].G * (i == 0 ? 1 : M) * per;
+                CHECK(row.s.f_evals == want, "%s on %s: f_evals %g per estimate, expected %g", spec, pr[q].spec,
+                      row.s.f_evals, want);
+                gv_row_free(&row);
             }
-            const double per = K + (double)T * K * 2 * (metro ? 7 : D), want = N * (i == 0 ? 1 : M) * per;
-            CHECK(row.s.f_evals == want, "%s: f_evals %g per estimate, expected %g", spec, row.s.f_evals, want);
-            gv_row_free(&row);
-        }
-    fx_close(&f);
+        fx_close(&f);
+    }
     END_CHECKS();
 }
 
