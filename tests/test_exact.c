@@ -67,6 +67,8 @@ static const char *const specs[] = {
     "categorical-linear:D=2,C=3,p=0.2/0.3/0.5/0.6/0.3/0.1",
     "categorical-linear:D=4,C=3,alpha=100,F=1/-2/3/0.5/0/0/7/7/-7/2/4/8",
     "categorical-linear:D=2,C=4,alpha=0.001,seed=3", /* near-degenerate pi (classes ~1e-300) */
+    /* inclusive KL: here for the registry-coverage check only (no f, no closed form to compare); their
+     * exact references are tested against direct sums in test_ikl.c and test_cluster.c */
     "cluster-posterior:X=2,N=4,C=3",
     "sbn-posterior:D=3,P=5,N=2,enc_scale=0.5",
     /* count units: the four GenGS presets, every f variant, several units with distinct targets,

@@ -19,7 +19,8 @@
  *                    for N times the model-marginal gradient (bias_z_max below the threshold), its
  *                    wrt=phi row is detectably biased for the data objective; 0 log-likelihood
  *                    evaluations and the row's note.
- *   cost             f_evals per estimate = K N (log p(x | z) evaluations) for rws-wake / rws-defensive.
+ *   (cost)           inside the wake/defensive cases: f_evals per estimate = K N (log p(x | z)
+ *                    evaluations, N groups) for rws-wake / rws-defensive.
  *   options          eps=0, eps=2, eps=abc, an unknown key, K = 0, an expectation problem and a problem
  *                    without amortisation (for sleep) are refused with messages naming the cause.
  * Statistics: each z-test family (wake, defensive, sleep) has false-alarm rate ALPHA_TEST, Bonferroni over
